@@ -1,0 +1,1 @@
+"""shoplink: recommendation-safe shopping links for AI assistants' answers."""
