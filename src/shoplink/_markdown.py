@@ -1,0 +1,1302 @@
+"""Where a link may go in a Markdown answer.
+
+The linker wraps a product mention in ``prefix`` ... ``suffix`` (an inline
+link ``[`` ... ``](url)label``).  This module decides whether and where that
+insertion may happen so that the answer renders exactly as before, with only
+the new link added.
+
+Two stages:
+
+* ``MarkdownLayout.analyze`` scans the blocks line by line (explicit state in
+  ``_BlockScanner``, so it could later be fed incrementally) and collects the
+  leaf blocks and link reference definitions.
+* ``MarkdownLayout.place`` analyses the inline content of the one block that
+  holds a mention (cached per block): code spans, raw HTML, autolinks, links,
+  images, entities, escapes, bare URLs, and emphasis.  Emphasis is checked by
+  running the CommonMark delimiter algorithm (as markdown-it implements it)
+  on the block's inline text before and after the insertion and comparing
+  which delimiter characters pair with which.
+
+The rules follow CommonMark 0.31 + GFM tables/strikethrough/autolinks as
+markdown-it-py 4 implements them (its linkify is more eager than GFM: bare
+``example.com`` counts as a URL here too).  Where the scanner is not sure,
+it refuses: skipping a link is always allowed, changing the rendering never.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = ["Block", "MarkdownLayout", "Placement", "Refusal"]
+
+
+class Refusal(enum.Enum):
+    """Why a span of the answer cannot take a link."""
+
+    IN_CODE = "in_code"
+    IN_LINK = "in_link"
+    IN_URL = "in_url"
+    IN_HTML = "in_html"
+    IN_HEADING = "in_heading"
+    MARKUP = "markup"
+    NOT_TEXT = "not_text"
+
+
+@attrs.frozen
+class Placement:
+    """Where to insert a link: ``prefix`` at ``start``, ``suffix`` at ``end``.
+
+    ``start <= mention start`` and ``end >= mention end``; the span is wider
+    than the mention only when the link must wrap a whole emphasis
+    (``[**理肤泉**](u)``).
+    """
+
+    start: int
+    end: int
+
+
+@attrs.frozen
+class Block:
+    """A leaf block of the answer.
+
+    Attributes:
+        start: offset of the start of the block's first line.
+        end: offset after its last line's newline (or ``len(text)``).
+        kind: ``"paragraph"``, ``"heading"``, ``"code"``, ``"html"``,
+            ``"table"``, ``"thematic_break"``, ``"definition"`` or ``"blank"``.
+    """
+
+    start: int
+    end: int
+    kind: str
+
+
+# --------------------------------------------------------------------------
+# character classes (as markdown-it-py 4 defines them)
+
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_MD_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \xa0\u1680\u202f\u205f\u3000" + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
+_TRIM_CHARS = "".join(sorted(_MD_WHITESPACE | {"\u2028", "\u2029"}))
+
+
+def _is_punct(ch: str) -> bool:
+    return ch in _ASCII_PUNCT or unicodedata.category(ch).startswith(("P", "S"))
+
+
+def _is_ws(ch: str) -> bool:
+    return ch in _MD_WHITESPACE
+
+
+# --------------------------------------------------------------------------
+# block-level regexes
+
+_ATX = re.compile(r"#{1,6}(?=[ \t]|$)")
+_FENCE = re.compile(r"(`{3,})[^`]*$|(~{3,}).*$")
+_THEMATIC = re.compile(r"(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_SETEXT = re.compile(r"(?:=+|-+)[ \t]*$")
+_LIST_MARKER = re.compile(r"([*+-])|(\d{1,9})([.)])")
+_TABLE_DELIM = re.compile(r"[|:-][|:\- \t]*$")
+_TABLE_DELIM_CELL = re.compile(r":?-+:?$")
+
+_BLOCK_NAMES = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|"
+    "details|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|"
+    "h1|h2|h3|h4|h5|h6|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|"
+    "noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|tfoot|th|"
+    "thead|title|tr|track|ul"
+)
+_ATTR_NAME = r"[a-zA-Z_:][a-zA-Z0-9:._-]*"
+_ATTR_VALUE = r"(?:[^\"'=<>`\x00-\x20]+|'[^']*'|\"[^\"]*\")"
+_ATTRIBUTE = r"(?:\s+" + _ATTR_NAME + r"(?:\s*=\s*" + _ATTR_VALUE + r")?)"
+_OPEN_TAG = r"<[A-Za-z][A-Za-z0-9\-]*" + _ATTRIBUTE + r"*\s*/?>"
+_CLOSE_TAG = r"</[A-Za-z][A-Za-z0-9\-]*\s*>"
+_HTML_INLINE = re.compile(
+    "(?:"
+    + "|".join(
+        (
+            _OPEN_TAG,
+            _CLOSE_TAG,
+            r"<!---?>|<!--(?:[^-]|-[^-]|--[^>])*-->",
+            r"<[?][\s\S]*?[?]>",
+            r"<![A-Za-z][^>]*>",
+            r"<!\[CDATA\[[\s\S]*?\]\]>",
+        )
+    )
+    + ")"
+)
+# (start, end, may interrupt a paragraph); end None: ends at a blank line
+_HTML_BLOCKS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, bool], ...] = (
+    (
+        re.compile(r"<(?:script|pre|style|textarea)(?=\s|>|$)", re.IGNORECASE),
+        re.compile(r"</(?:script|pre|style|textarea)>", re.IGNORECASE),
+        True,
+    ),
+    (re.compile(r"<!--"), re.compile(r"-->"), True),
+    (re.compile(r"<\?"), re.compile(r"\?>"), True),
+    (re.compile(r"<![A-Za-z]"), re.compile(r">"), True),
+    (re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>"), True),
+    (re.compile(r"</?(?:" + _BLOCK_NAMES + r")(?=\s|/?>|$)", re.IGNORECASE), None, True),
+    (re.compile("(?:" + _OPEN_TAG + "|" + _CLOSE_TAG + r")\s*$"), None, False),
+)
+
+# link reference definition: label, destination, optional title, each to line end
+_REF_DEF = re.compile(
+    r"\[((?:[^\\\[\]]|\\.){0,999})\]:[ \t]*\n?[ \t]*"
+    r"(<(?:[^<>\n\\]|\\.)*>|[^\s<\x00-\x1f]\S*)"
+    r"(?:([ \t]*\n?[ \t]*)(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?"
+    r"[ \t]*(?:\n|$)",
+    re.DOTALL,
+)
+_REF_DEF_NO_TITLE = re.compile(
+    r"\[((?:[^\\\[\]]|\\.){0,999})\]:[ \t]*\n?[ \t]*"
+    r"(<(?:[^<>\n\\]|\\.)*>|[^\s<\x00-\x1f]\S*)[ \t]*(?:\n|$)"
+)
+
+
+def normalize_label(label: str) -> str:
+    """Normalize a link label as CommonMark matches them (trim, collapse, case-fold)."""
+    return " ".join(label.strip(_TRIM_CHARS).split()).lower().upper()
+
+
+# --------------------------------------------------------------------------
+# block scanner
+
+
+@attrs.define
+class _Container:
+    kind: str  # "quote" | "item"
+    width: int = 0  # item: columns its content is indented by
+    blank_start: bool = False
+    has_content: bool = False
+
+
+@attrs.define
+class _Line:
+    start: int  # start of the whole line
+    content: int  # first character of the content (after containers/indent)
+    end: int  # end of content (before the newline)
+    next: int  # start of the next line
+    indent: int = 0
+    lazy: bool = False
+
+
+@attrs.define
+class _Leaf:
+    kind: str
+    lines: list[_Line] = attrs.Factory(list)
+    fence: str = ""
+    fence_indent: int = 0
+    html_end: re.Pattern[str] | None = None
+    columns: int = 0
+    unsure: bool = False
+
+
+@attrs.frozen
+class _Segment:
+    """One line of a block's inline content: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+
+@attrs.frozen
+class _LeafInfo:
+    block: Block
+    # inline units (paragraph: one; table: one per rendered cell); refusal if not text
+    units: tuple[tuple[_Segment, ...], ...]
+    refusal: Refusal | None
+    unsure: bool
+
+
+class _BlockScanner:
+    """Line-by-line CommonMark block structure (containers + the open leaf)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.containers: list[_Container] = []
+        self.leaf: _Leaf | None = None
+        self.out: list[_LeafInfo] = []
+        self.refs: set[str] = set()
+
+    # cursor helpers: (pos, col, rem) where rem columns of the tab before pos remain
+    def _first_nonspace(self, pos: int, col: int, rem: int, eol: int) -> tuple[int, int, int]:
+        text = self.text
+        c = col + rem
+        while pos < eol:
+            ch = text[pos]
+            if ch == " ":
+                c += 1
+            elif ch == "\t":
+                c += 4 - c % 4
+            else:
+                break
+            pos += 1
+        return pos, c, c - col
+
+    def _advance(self, pos: int, col: int, rem: int, n: int) -> tuple[int, int, int]:
+        text = self.text
+        while n > 0:
+            if rem:
+                take = min(rem, n)
+                rem -= take
+                col += take
+                n -= take
+                continue
+            ch = text[pos] if pos < len(text) else ""
+            if ch == " ":
+                pos += 1
+                col += 1
+                n -= 1
+            elif ch == "\t":
+                w = 4 - col % 4
+                pos += 1
+                if w <= n:
+                    col += w
+                    n -= w
+                else:
+                    col += n
+                    rem = w - n
+                    n = 0
+            else:
+                break
+        return pos, col, rem
+
+    def feed(self, ls: int, next_ls: int) -> None:
+        """Process the line ``text[ls:next_ls]`` (including its newline)."""
+        text = self.text
+        eol = next_ls - 1 if next_ls > ls and text[next_ls - 1] == "\n" else next_ls
+        line = _Line(ls, ls, eol, next_ls)
+        pos, col, rem = ls, 0, 0
+        matched = 0
+        for c in self.containers:
+            nsp, ncol, ind = self._first_nonspace(pos, col, rem, eol)
+            if c.kind == "quote":
+                if ind <= 3 and nsp < eol and text[nsp] == ">":
+                    pos, col, rem = nsp + 1, ncol + 1, 0
+                    if pos < eol and text[pos] in " \t":
+                        pos, col, rem = self._advance(pos, col, rem, 1)
+                else:
+                    break
+            elif nsp >= eol:
+                if c.blank_start and not c.has_content:
+                    break
+                pos, col, rem = nsp, ncol, 0
+            elif ind >= c.width:
+                pos, col, rem = self._advance(pos, col, rem, c.width)
+            else:
+                break
+            matched += 1
+        all_matched = matched == len(self.containers)
+        leaf = self.leaf
+        nsp, ncol, ind = self._first_nonspace(pos, col, rem, eol)
+        blank = nsp >= eol
+
+        if all_matched and leaf is not None and leaf.kind == "fence":
+            line.content = pos
+            leaf.lines.append(line)
+            if ind <= 3 and not blank:
+                close = re.compile(
+                    re.escape(leaf.fence[0]) + "{" + str(len(leaf.fence)) + r",}[ \t]*$"
+                )
+                if close.match(text, nsp, eol):
+                    self._close_leaf()
+            return
+        if all_matched and leaf is not None and leaf.kind == "html":
+            if leaf.html_end is None and blank:
+                self._close_leaf()
+            else:
+                leaf.lines.append(line)
+                if leaf.html_end is not None and leaf.html_end.search(text, pos, eol):
+                    self._close_leaf()
+                return
+
+        # new container starts
+        started = False
+        para_open = leaf is not None and leaf.kind == "paragraph"
+        while True:
+            nsp, ncol, ind = self._first_nonspace(pos, col, rem, eol)
+            if ind >= 4 or nsp >= eol:
+                break
+            ch = text[nsp]
+            if ch == ">":
+                self._close_to(matched)
+                self.containers.append(_Container("quote"))
+                matched = len(self.containers)
+                started = True
+                pos, col, rem = nsp + 1, ncol + 1, 0
+                if pos < eol and text[pos] in " \t":
+                    pos, col, rem = self._advance(pos, col, rem, 1)
+                continue
+            m = _LIST_MARKER.match(text, nsp, eol)
+            if m is None or (m.end() < eol and text[m.end()] not in " \t"):
+                break
+            if _THEMATIC.match(text, nsp, eol):
+                break
+            a_pos, a_col, a_rem = m.end(), ncol + (m.end() - nsp), 0
+            c_pos, c_col, spaces = self._first_nonspace(a_pos, a_col, a_rem, eol)
+            empty = c_pos >= eol
+            interrupting = para_open and all_matched and not started
+            if interrupting and (empty or (m.group(2) is not None and int(m.group(2)) != 1)):
+                break
+            marker_w = m.end() - nsp
+            if empty or spaces >= 5:
+                width = marker_w + 1
+                pos, col, rem = self._advance(a_pos, a_col, a_rem, 1)
+            else:
+                width = marker_w + spaces
+                pos, col, rem = c_pos, c_col, 0
+            self._close_to(matched)
+            for c in self.containers:
+                c.has_content = True
+            self.containers.append(_Container("item", width, blank_start=empty))
+            matched = len(self.containers)
+            started = True
+        nsp, ncol, ind = self._first_nonspace(pos, col, rem, eol)
+        blank = nsp >= eol
+        line.content, line.indent = nsp, ind
+
+        if not started and not all_matched:
+            if (
+                leaf is not None
+                and leaf.kind == "paragraph"
+                and not blank
+                and (ind >= 4 or not self._starts_leaf(nsp, eol, in_para=True))
+            ):
+                line.lazy = True
+                leaf.lines.append(line)
+                return
+            self._close_to(matched)
+        leaf = self.leaf
+        if blank:
+            if leaf is not None and leaf.kind == "indented":
+                line.content = min(pos, eol)
+                leaf.lines.append(line)
+                return
+            self._close_leaf()
+            self._emit(_LeafInfo(Block(ls, next_ls, "blank"), (), Refusal.NOT_TEXT, False))
+            return
+        for c in self.containers:
+            c.has_content = True
+        if ind >= 4:
+            if leaf is not None and leaf.kind == "paragraph":
+                leaf.lines.append(line)
+                return
+            if leaf is None or leaf.kind != "indented":
+                self._close_leaf()
+                self.leaf = _Leaf("indented")
+            assert self.leaf is not None
+            self.leaf.lines.append(line)
+            return
+        ch = text[nsp]
+        if ch in "`~":
+            fm = _FENCE.match(text, nsp, eol)
+            if fm:
+                self._close_leaf()
+                self.leaf = _Leaf(
+                    "fence", [line], fence=fm.group(1) or fm.group(2), fence_indent=ind
+                )
+                return
+        if ch == "#" and _ATX.match(text, nsp, eol):
+            self._close_leaf()
+            self._emit(_LeafInfo(Block(ls, next_ls, "heading"), (), Refusal.IN_HEADING, False))
+            return
+        if ch == "<":
+            for start_re, end_re, interrupts in _HTML_BLOCKS:
+                if not start_re.match(text, nsp, eol):
+                    continue
+                if not interrupts and leaf is not None and leaf.kind in ("paragraph", "table"):
+                    break
+                self._close_leaf()
+                self.leaf = _Leaf("html", [line], html_end=end_re)
+                if end_re is not None and end_re.search(text, nsp, eol):
+                    self._close_leaf()
+                return
+        if leaf is not None and leaf.kind == "paragraph" and _SETEXT.match(text, nsp, eol):
+            para = self._take_definitions(leaf)
+            if para.lines:
+                para.lines.append(line)
+                self.leaf = None
+                first = para.lines[0]
+                self._emit(
+                    _LeafInfo(
+                        Block(first.start, next_ls, "heading"), (), Refusal.IN_HEADING, para.unsure
+                    )
+                )
+                return
+            self.leaf = None
+            leaf = None
+        if ch in "*-_" and _THEMATIC.match(text, nsp, eol):
+            self._close_leaf()
+            self._emit(_LeafInfo(Block(ls, next_ls, "thematic_break"), (), Refusal.NOT_TEXT, False))
+            return
+        if leaf is not None and leaf.kind == "paragraph" and ch in "|:-":
+            columns = self._delimiter_columns(nsp, eol)
+            header = leaf.lines[-1]
+            if columns and header.indent < 4 and self._header_columns(header) == columns:
+                leaf.lines.pop()
+                self._close_leaf()
+                self.leaf = _Leaf("table", [header, line], columns=columns, unsure=header.lazy)
+                return
+        if leaf is not None and leaf.kind == "table":
+            leaf.lines.append(line)
+            return
+        if leaf is not None and leaf.kind == "paragraph":
+            leaf.lines.append(line)
+            return
+        self._close_leaf()
+        self.leaf = _Leaf("paragraph", [line])
+
+    def _starts_leaf(self, nsp: int, eol: int, in_para: bool) -> bool:
+        """Whether a line (indent < 4) would start a block that interrupts a paragraph."""
+        text = self.text
+        ch = text[nsp]
+        if ch in "`~" and _FENCE.match(text, nsp, eol):
+            return True
+        if ch == "#" and _ATX.match(text, nsp, eol):
+            return True
+        if ch in "*-_" and _THEMATIC.match(text, nsp, eol):
+            return True
+        if ch == "<":
+            return any(s.match(text, nsp, eol) and i for s, _e, i in _HTML_BLOCKS)
+        return False
+
+    def _delimiter_columns(self, nsp: int, eol: int) -> int:
+        text = self.text
+        s = text[nsp:eol]
+        if len(s) < 2 or not _TABLE_DELIM.match(s):
+            return 0
+        if s[1] not in "|-: \t" or (s[0] == "-" and s[1] in " \t"):
+            return 0
+        cols = s.split("|")
+        n = 0
+        for i, c in enumerate(cols):
+            t = c.strip(_TRIM_CHARS)
+            if not t:
+                if i in (0, len(cols) - 1):
+                    continue
+                return 0
+            if not _TABLE_DELIM_CELL.match(t):
+                return 0
+            n += 1
+        return n
+
+    def _cells(self, line: _Line) -> list[tuple[int, int, bool]]:
+        """Cells of a table row: (start, end, had an escaped pipe)."""
+        text = self.text
+        start, end = line.content, line.end
+        while start < end and text[start] in _TRIM_CHARS:
+            start += 1
+        while end > start and text[end - 1] in _TRIM_CHARS:
+            end -= 1
+        cells: list[tuple[int, int, bool]] = []
+        last = start
+        escaped_pipe = False
+        prev_bs = False
+        for i in range(start, end):
+            ch = text[i]
+            if ch == "|":
+                if prev_bs:
+                    escaped_pipe = True
+                else:
+                    cells.append((last, i, escaped_pipe))
+                    last, escaped_pipe = i + 1, False
+            prev_bs = ch == "\\"
+        cells.append((last, end, escaped_pipe))
+        if cells and cells[0][0] == cells[0][1]:
+            cells.pop(0)
+        if cells and cells[-1][0] == cells[-1][1]:
+            cells.pop()
+        trimmed = []
+        for s, e, esc in cells:
+            while s < e and text[s] in _TRIM_CHARS:
+                s += 1
+            while e > s and text[e - 1] in _TRIM_CHARS:
+                e -= 1
+            trimmed.append((s, e, esc))
+        return trimmed
+
+    def _header_columns(self, line: _Line) -> int:
+        if "|" not in self.text[line.content : line.end]:
+            return 0
+        return len(self._cells(line))
+
+    def _close_to(self, depth: int) -> None:
+        if depth < len(self.containers):
+            self._close_leaf()
+            del self.containers[depth:]
+
+    def _emit(self, info: _LeafInfo) -> None:
+        self.out.append(info)
+
+    def _take_definitions(self, leaf: _Leaf) -> _Leaf:
+        """Split leading link reference definitions off a paragraph (emitting them)."""
+        text = self.text
+        lines = leaf.lines
+        while lines:
+            first = lines[0]
+            if text[first.content] != "[":
+                break
+            src = "\n".join(text[ln.content : ln.end] for ln in lines)
+            m = _REF_DEF.match(src) or _REF_DEF_NO_TITLE.match(src)
+            if m is None or not m.group(1).strip(_TRIM_CHARS):
+                if re.match(r"\[(?:[^\\\[\]]|\\.)*\]:", src):
+                    leaf.unsure = True  # looks like a definition we could not parse
+                break
+            nlines = src.count("\n", 0, m.end()) + (1 if not m.group(0).endswith("\n") else 0)
+            nlines = max(1, nlines)
+            consumed, lines = lines[:nlines], lines[nlines:]
+            self.refs.add(normalize_label(m.group(1)))
+            self._emit(
+                _LeafInfo(
+                    Block(consumed[0].start, consumed[-1].next, "definition"),
+                    (),
+                    Refusal.IN_LINK,
+                    False,
+                )
+            )
+        leaf.lines = lines
+        return leaf
+
+    def _close_leaf(self) -> None:
+        leaf, self.leaf = self.leaf, None
+        if leaf is None or not leaf.lines:
+            return
+        kind = leaf.kind
+        if kind == "paragraph":
+            leaf = self._take_definitions(leaf)
+            if not leaf.lines:
+                return
+            seg = tuple(_Segment(ln.content, ln.end) for ln in leaf.lines)
+            block = Block(leaf.lines[0].start, leaf.lines[-1].next, "paragraph")
+            self._emit(_LeafInfo(block, (seg,), None, leaf.unsure))
+        elif kind == "indented":
+            lines = leaf.lines
+            last = (
+                max(i for i, ln in enumerate(lines) if ln.content < ln.end)
+                if any(ln.content < ln.end for ln in lines)
+                else -1
+            )
+            if last >= 0:
+                block = Block(lines[0].start, lines[last].next, "code")
+                self._emit(_LeafInfo(block, (), Refusal.IN_CODE, False))
+            for ln in lines[last + 1 :]:
+                self._emit(
+                    _LeafInfo(Block(ln.start, ln.next, "blank"), (), Refusal.NOT_TEXT, False)
+                )
+        elif kind == "fence":
+            block = Block(leaf.lines[0].start, leaf.lines[-1].next, "code")
+            self._emit(_LeafInfo(block, (), Refusal.IN_CODE, False))
+        elif kind == "html":
+            block = Block(leaf.lines[0].start, leaf.lines[-1].next, "html")
+            self._emit(_LeafInfo(block, (), Refusal.IN_HTML, False))
+        elif kind == "table":
+            units: list[tuple[_Segment, ...]] = []
+            for i, ln in enumerate(leaf.lines):
+                if i == 1:
+                    continue
+                for j, (s, e, esc) in enumerate(self._cells(ln)):
+                    # escaped pipes change the cell text; extra cells are dropped
+                    if not esc and j < leaf.columns:
+                        units.append((_Segment(s, e),))
+            block = Block(leaf.lines[0].start, leaf.lines[-1].next, "table")
+            self._emit(_LeafInfo(block, tuple(units), None, leaf.unsure))
+
+    def finish(self) -> None:
+        self._close_to(0)
+        self._close_leaf()
+
+
+# --------------------------------------------------------------------------
+# inline analysis
+
+_SPECIAL = re.compile(r"[\\`*_~\[\]!<&:\n]")
+_AUTOLINK = re.compile(
+    r"<(?:[a-zA-Z][a-zA-Z0-9+.\-]{1,31}:[^<>\x00-\x20]*|"
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)>"
+)
+_ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_SCHEME_BEFORE = re.compile(r"(?:^|[^a-zA-Z0-9.+-])([a-zA-Z][a-zA-Z0-9.+-]*)$")
+# Conservative approximations of what linkify-it turns into links.
+_URLISH = re.compile(
+    r"(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^\s<>]*"
+    r"|mailto:[^\s<>]*"
+    r"|[\w.+-]*@[\w-]+(?:\.[\w-]+)+"
+    r"|[\w-]+(?:\.[\w-]+)*\.[a-zA-Z\w]{2,}(?::\d+)?(?:[/?#][^\s<>]*)?"
+)
+_URL_TLDISH = re.compile(r"\.[^\W\d_]{2,}")
+
+
+@attrs.define
+class _Delim:
+    pos: int
+    marker: str
+    length: int
+    token: int
+    open: bool
+    close: bool
+    end: int = -1
+
+
+def _process_delimiters(delims: list[_Delim]) -> None:
+    """markdown-it's ``processDelimiters`` (CommonMark "process emphasis")."""
+    if not delims:
+        return
+    openers_bottom: dict[str, list[int]] = {}
+    header = 0
+    last_token = -2
+    jumps: list[int] = []
+    closer_idx = 0
+    n = len(delims)
+    while closer_idx < n:
+        closer = delims[closer_idx]
+        jumps.append(0)
+        if delims[header].marker != closer.marker or last_token != closer.token - 1:
+            header = closer_idx
+        last_token = closer.token
+        if not closer.close:
+            closer_idx += 1
+            continue
+        bottoms = openers_bottom.setdefault(closer.marker, [-1] * 6)
+        min_opener = bottoms[(3 if closer.open else 0) + closer.length % 3]
+        opener_idx = header - jumps[header] - 1
+        new_min = opener_idx
+        while opener_idx > min_opener:
+            opener = delims[opener_idx]
+            if opener.marker != closer.marker:
+                opener_idx -= jumps[opener_idx] + 1
+                continue
+            if opener.open and opener.end < 0:
+                odd = (
+                    (opener.close or closer.open)
+                    and (opener.length + closer.length) % 3 == 0
+                    and (opener.length % 3 != 0 or closer.length % 3 != 0)
+                )
+                if not odd:
+                    last_jump = (
+                        jumps[opener_idx - 1] + 1
+                        if opener_idx > 0 and not delims[opener_idx - 1].open
+                        else 0
+                    )
+                    jumps[closer_idx] = closer_idx - opener_idx + last_jump
+                    jumps[opener_idx] = last_jump
+                    closer.open = False
+                    opener.end = closer_idx
+                    opener.close = False
+                    new_min = -1
+                    last_token = -2
+                    break
+            opener_idx -= jumps[opener_idx] + 1
+        if new_min != -1:
+            bottoms[(3 if closer.open else 0) + closer.length % 3] = new_min
+        closer_idx += 1
+
+
+@attrs.define
+class _InlineResult:
+    # (start, end, reason): spans of src that cannot take (part of) a link
+    spans: list[tuple[int, int, Refusal]]
+    # (start, end): atomic spans (escapes, entities) that must not be split
+    atoms: list[tuple[int, int]]
+    pairs: set[tuple[int, int]]
+    links: list[tuple[int, int, int]]  # (open bracket, label end, link end)
+    unsure: bool = False  # a bare URL holds delimiter chars: linkify may eat them
+
+
+class _InlineParser:
+    """Enough of markdown-it's inline parser to know spans and emphasis pairs."""
+
+    def __init__(self, src: str, refs: set[str]) -> None:
+        self.src = src
+        self.refs = refs
+        self.token = 0
+        self.res = _InlineResult([], [], set(), [])
+        self.scopes: list[list[_Delim]] = []
+        self._skip_cache: dict[tuple[int, int], int] = {}
+
+    def parse(self) -> _InlineResult:
+        top: list[_Delim] = []
+        self.scopes.append(top)
+        self._tokenize(0, len(self.src), top, link_level=0)
+        for scope in self.scopes:
+            _process_delimiters(scope)
+            for d in scope:
+                if d.end >= 0:
+                    self.res.pairs.add((d.pos, scope[d.end].pos))
+        return self.res
+
+    def _scan_delims(self, start: int, maximum: int, can_split: bool) -> tuple[bool, bool, int]:
+        src = self.src
+        marker = src[start]
+        last = src[start - 1] if start > 0 else " "
+        pos = start
+        while pos < maximum and src[pos] == marker:
+            pos += 1
+        count = pos - start
+        nxt = src[pos] if pos < maximum else " "
+        last_p, next_p = _is_punct(last), _is_punct(nxt)
+        last_w, next_w = _is_ws(last), _is_ws(nxt)
+        left = not (next_w or (next_p and not (last_w or last_p)))
+        right = not (last_w or (last_p and not (next_w or next_p)))
+        can_open = left and (can_split or not right or last_p)
+        can_close = right and (can_split or not left or next_p)
+        return can_open, can_close, count
+
+    def _tokenize(self, pos: int, maximum: int, scope: list[_Delim], link_level: int) -> None:
+        src = self.src
+        res = self.res
+        gap = False
+        while pos < maximum:
+            m = _SPECIAL.search(src, pos, maximum)
+            if m is None:
+                break
+            if m.start() > pos:
+                gap = True
+            pos = m.start()
+            ch = src[pos]
+            if ch in "*_":
+                can_open, can_close, count = self._scan_delims(pos, maximum, ch == "*")
+                if gap:
+                    self.token += 1
+                for i in range(count):
+                    self.token += 1
+                    scope.append(_Delim(pos + i, ch, count, self.token, can_open, can_close))
+                self.token += 1
+                gap = False
+                pos += count
+                continue
+            if ch == "~":
+                can_open, can_close, count = self._scan_delims(pos, maximum, True)
+                if count < 2:
+                    pos += 1
+                    gap = True
+                    continue
+                self.token += 2
+                p = pos + count % 2
+                for _ in range(count // 2):
+                    self.token += 1
+                    scope.append(_Delim(p, "~", 0, self.token, can_open, can_close))
+                    p += 2
+                self.token += 1
+                gap = False
+                pos += count
+                continue
+            new = self._special(pos, maximum, link_level, scope)
+            if new is None:
+                pos += 1
+                gap = True
+            else:
+                self.token += 3
+                pos = new
+                gap = False
+        del res
+
+    def _special(self, pos: int, maximum: int, link_level: int, scope: list[_Delim]) -> int | None:
+        """Handle a non-delimiter special char; return the new pos, or None (plain text)."""
+        src = self.src
+        res = self.res
+        ch = src[pos]
+        if ch == "\\":
+            if pos + 1 < maximum and (src[pos + 1] in _ASCII_PUNCT or src[pos + 1] == "\n"):
+                res.atoms.append((pos, pos + 2))
+                return pos + 2
+            return None
+        if ch == "`":
+            end = self._code_span(pos, maximum)
+            if end < 0:
+                run = pos
+                while run < maximum and src[run] == "`":
+                    run += 1
+                res.atoms.append((pos, run))
+                return run
+            res.spans.append((pos, end, Refusal.IN_CODE))
+            return end
+        if ch == "[":
+            link = self._link(pos, maximum, check_only=False)
+            if link is None:
+                return None
+            label_end, end = link
+            res.spans.append((pos, end, Refusal.IN_LINK))
+            res.links.append((pos, label_end, end))
+            inner: list[_Delim] = []
+            self.scopes.append(inner)
+            self.token += 1
+            self._tokenize(pos + 1, label_end, inner, link_level + 1)
+            self.token += 1
+            return end
+        if ch == "!":
+            if pos + 1 < maximum and src[pos + 1] == "[":
+                img = self._link(pos + 1, maximum, check_only=True, image=True)
+                if img is not None:
+                    res.spans.append((pos, img[1], Refusal.IN_LINK))
+                    return img[1]
+            return None
+        if ch == "<":
+            m = _AUTOLINK.match(src, pos, maximum)
+            if m:
+                res.spans.append((pos, m.end(), Refusal.IN_LINK))
+                return m.end()
+            m = _HTML_INLINE.match(src, pos, maximum)
+            if m:
+                res.spans.append((pos, m.end(), Refusal.IN_HTML))
+                return m.end()
+            return None
+        if ch == "&":
+            m = _ENTITY.match(src, pos, maximum)
+            if m:
+                res.atoms.append((pos, m.end()))
+                return m.end()
+            return None
+        if ch == ":" and link_level == 0 and src.startswith("//", pos + 1):
+            lo = max(0, pos - 40)
+            sm = _SCHEME_BEFORE.search(src[lo:pos])
+            if sm:
+                m = re.compile(r"[^\s<>]*").match(src, pos, maximum)
+                assert m is not None
+                # the exact end is linkify-it's business; mark the span unsure
+                res.spans.append((lo + sm.start(1), m.end(), Refusal.IN_URL))
+                if any(c in "*_~" for c in src[pos : m.end()]):
+                    res.unsure = True
+                return None
+        return None
+
+    def _code_span(self, pos: int, maximum: int) -> int:
+        src = self.src
+        run = pos
+        while run < maximum and src[run] == "`":
+            run += 1
+        n = run - pos
+        search = run
+        while True:
+            i = src.find("`" * n, search, maximum)
+            if i < 0:
+                return -1
+            j = i + n
+            while j < maximum and src[j] == "`":
+                j += 1
+            if j - i == n:
+                return j
+            search = j
+
+    def _skip_token(self, pos: int, maximum: int) -> int:
+        key = (pos, maximum)
+        cached = self._skip_cache.get(key)
+        if cached is not None:
+            return cached
+        src = self.src
+        ch = src[pos]
+        new = pos + 1
+        if ch == "\\":
+            if pos + 1 < maximum and (src[pos + 1] in _ASCII_PUNCT or src[pos + 1] == "\n"):
+                new = pos + 2
+        elif ch == "`":
+            end = self._code_span(pos, maximum)
+            if end < 0:
+                end = pos
+                while end < maximum and src[end] == "`":
+                    end += 1
+            new = end
+        elif ch == "[":
+            link = self._link(pos, maximum, check_only=True)
+            if link is not None:
+                new = link[1]
+        elif ch == "!" and pos + 1 < maximum and src[pos + 1] == "[":
+            img = self._link(pos + 1, maximum, check_only=True, image=True)
+            if img is not None:
+                new = img[1]
+        elif ch == "<":
+            m = _AUTOLINK.match(src, pos, maximum) or _HTML_INLINE.match(src, pos, maximum)
+            if m:
+                new = m.end()
+        elif ch == "&":
+            m = _ENTITY.match(src, pos, maximum)
+            if m:
+                new = m.end()
+        elif ch == "~" or ch == "*" or ch == "_":
+            new = pos + 1
+        self._skip_cache[key] = new
+        return new
+
+    def _label_end(self, start: int, maximum: int, disable_nested: bool) -> int:
+        src = self.src
+        pos = start + 1
+        level = 1
+        while pos < maximum:
+            ch = src[pos]
+            if ch == "]":
+                level -= 1
+                if level == 0:
+                    return pos
+            prev = pos
+            pos = self._skip_token(pos, maximum)
+            if ch == "[":
+                if prev == pos - 1:
+                    level += 1
+                elif disable_nested:
+                    return -1
+        return -1
+
+    def _link(
+        self, start: int, maximum: int, check_only: bool, image: bool = False
+    ) -> tuple[int, int] | None:
+        """If ``src[start] == '['`` opens a link (image), return (label end, end)."""
+        src = self.src
+        label_end = self._label_end(start, maximum, disable_nested=not image)
+        if label_end < 0:
+            return None
+        pos = label_end + 1
+        parse_ref = True
+        if pos < maximum and src[pos] == "(":
+            parse_ref = False
+            pos += 1
+            while pos < maximum and src[pos] in " \t\n":
+                pos += 1
+            if pos >= maximum:
+                return None
+            dest_end = _link_destination(src, pos, maximum)
+            if dest_end >= 0:
+                pos = dest_end
+                tstart = pos
+                while pos < maximum and src[pos] in " \t\n":
+                    pos += 1
+                title_end = _link_title(src, pos, maximum)
+                if pos < maximum and tstart != pos and title_end >= 0:
+                    pos = title_end
+                    while pos < maximum and src[pos] in " \t\n":
+                        pos += 1
+            if pos >= maximum or src[pos] != ")":
+                parse_ref = True
+            else:
+                return label_end, pos + 1
+        if parse_ref:
+            if not self.refs:
+                return None
+            label = ""
+            pos = label_end + 1
+            if pos < maximum and src[pos] == "[":
+                lend = self._label_end(pos, maximum, disable_nested=False)
+                if lend >= 0:
+                    label = src[pos + 1 : lend]
+                    pos = lend + 1
+                else:
+                    pos = label_end + 1
+            if not label:
+                label = src[start + 1 : label_end]
+            if normalize_label(label) not in self.refs:
+                return None
+            return label_end, pos
+        return None
+
+
+def _link_destination(src: str, pos: int, maximum: int) -> int:
+    """End of a link destination at ``pos`` (markdown-it's parseLinkDestination), or -1."""
+    if src[pos] == "<":
+        pos += 1
+        while pos < maximum:
+            ch = src[pos]
+            if ch == "\n" or ch == "<":
+                return -1
+            if ch == ">":
+                return pos + 1
+            if ch == "\\" and pos + 1 < maximum:
+                pos += 2
+                continue
+            pos += 1
+        return -1
+    level = 0
+    start = pos
+    while pos < maximum:
+        ch = src[pos]
+        if ch == " " or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            break
+        if ch == "\\" and pos + 1 < maximum:
+            if src[pos + 1] == " ":
+                break
+            pos += 2
+            continue
+        if ch == "(":
+            level += 1
+            if level > 32:
+                return -1
+        if ch == ")":
+            if level == 0:
+                break
+            level -= 1
+        pos += 1
+    if start == pos or level != 0:
+        return -1
+    return pos
+
+
+def _link_title(src: str, pos: int, maximum: int) -> int:
+    """End of a link title at ``pos``, or -1."""
+    if pos >= maximum:
+        return -1
+    marker = src[pos]
+    if marker not in "\"'(":
+        return -1
+    close = ")" if marker == "(" else marker
+    pos += 1
+    while pos < maximum:
+        ch = src[pos]
+        if ch == close:
+            return pos + 1
+        if ch == "(" and marker == "(":
+            return -1
+        if ch == "\\" and pos + 1 < maximum:
+            pos += 1
+        pos += 1
+    return -1
+
+
+@attrs.frozen
+class _Unit:
+    """One inline unit (paragraph or table cell) prepared for placement."""
+
+    src: str
+    # per line: (doc offset, src offset, length)
+    lines: tuple[tuple[int, int, int], ...]
+    result: _InlineResult
+    urls: tuple[tuple[int, int], ...]
+
+
+_MENTION_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!]")
+_LABEL_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!:@/.]")
+
+
+def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
+    parts = []
+    lines = []
+    off = 0
+    for seg in segs:
+        parts.append(text[seg.start : seg.end])
+        lines.append((seg.start, off, seg.end - seg.start))
+        off += seg.end - seg.start + 1
+    src = "\n".join(parts)
+    # trailing whitespace of the last line is not part of the inline content
+    stripped = src.rstrip(_TRIM_CHARS)
+    if len(stripped) < len(src):
+        d, s, n = lines[-1]
+        lines[-1] = (d, s, max(0, n - (len(src) - len(stripped))))
+        src = stripped
+    result = _InlineParser(src, refs).parse()
+    urls = []
+    for m in _URLISH.finditer(src):
+        tok = m.group(0)
+        if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
+            urls.append((m.start(), m.end()))
+    return _Unit(src, tuple(lines), result, tuple(urls))
+
+
+class MarkdownLayout:
+    """The block structure of one Markdown answer, and where links may go.
+
+    Build with ``MarkdownLayout.analyze(text)``; ask ``place`` per mention.
+    Inline analysis is done lazily for the blocks ``place`` is asked about
+    and cached.
+    """
+
+    def __init__(self, text: str, infos: list[_LeafInfo], refs: set[str]) -> None:
+        self._text = text
+        self._infos = infos
+        self._refs = refs
+        self._starts = [i.block.start for i in infos]
+        self._units: dict[tuple[int, int], _Unit] = {}
+        self._blocks = tuple(i.block for i in infos)
+
+    @classmethod
+    def analyze(cls, text: str) -> MarkdownLayout:
+        """Scan ``text`` (Markdown) into leaf blocks and reference definitions."""
+        scanner = _BlockScanner(text)
+        pos = 0
+        n = len(text)
+        while pos < n:
+            nl = text.find("\n", pos)
+            nxt = n if nl < 0 else nl + 1
+            scanner.feed(pos, nxt)
+            pos = nxt
+        scanner.finish()
+        return cls(text, scanner.out, scanner.refs)
+
+    @property
+    def blocks(self) -> Sequence[Block]:
+        """The leaf blocks in document order."""
+        return self._blocks
+
+    def _info_at(self, pos: int) -> _LeafInfo | None:
+        i = bisect.bisect_right(self._starts, pos) - 1
+        if i < 0:
+            return None
+        info = self._infos[i]
+        if info.block.start <= pos < info.block.end:
+            return info
+        return None
+
+    def block_at(self, pos: int) -> Block | None:
+        """The leaf block holding offset ``pos``, or None (e.g. past the end)."""
+        info = self._info_at(pos)
+        return None if info is None else info.block
+
+    def place(self, start: int, end: int, prefix: str, suffix: str) -> Placement | Refusal:
+        """Decide whether ``text[start:end]`` can be wrapped as ``prefix`` m ``suffix``.
+
+        Args:
+            start, end: the mention's offsets in the text.
+            prefix: inserted before (starts with ``[``).
+            suffix: inserted after (starts with ``](``; destination percent-encoded).
+
+        Returns:
+            A ``Placement`` (possibly wider than the mention, to wrap a whole
+            emphasis), or the ``Refusal`` saying why not.
+        """
+        text = self._text
+        if not (0 <= start < end <= len(text)) or "\r" in text or "\x00" in text:
+            return Refusal.NOT_TEXT
+        info = self._info_at(start)
+        if info is None or info.block.end < end:
+            return Refusal.NOT_TEXT
+        if info.refusal is not None:
+            return info.refusal
+        if info.unsure:
+            return Refusal.MARKUP
+        if not self._affixes_ok(prefix, suffix):
+            return Refusal.MARKUP
+        for ui, segs in enumerate(info.units):
+            seg = next((s for s in segs if s.start <= start and end <= s.end), None)
+            if seg is None:
+                continue
+            key = (info.block.start, ui)
+            unit = self._units.get(key)
+            if unit is None:
+                unit = _build_unit(text, segs, self._refs)
+                self._units[key] = unit
+            return self._place_in_unit(unit, start, end, prefix, suffix)
+        for segs in info.units:
+            if any(sg.start < end and start < sg.end for sg in segs):
+                return Refusal.MARKUP
+        return Refusal.NOT_TEXT
+
+    @staticmethod
+    def _affixes_ok(prefix: str, suffix: str) -> bool:
+        if not prefix.startswith("[") or _MENTION_FORBIDDEN.search(prefix[1:]):
+            return False
+        m = re.match(r"\]\(([^\s()<>|\\]+)\)", suffix)
+        if m is None:
+            return False
+        label = suffix[m.end() :]
+        return not _LABEL_FORBIDDEN.search(label) and "\n" not in label
+
+    def _place_in_unit(
+        self, unit: _Unit, start: int, end: int, prefix: str, suffix: str
+    ) -> Placement | Refusal:
+        text = self._text
+        mention = text[start:end]
+        # doc -> src offset
+        s = e = -1
+        for doc, off, n in unit.lines:
+            if doc <= start and end <= doc + n:
+                s, e = off + start - doc, off + end - doc
+                break
+        if s < 0:
+            return Refusal.MARKUP
+        src = unit.src
+        res = unit.result
+        if res.unsure:
+            return Refusal.MARKUP
+        # innermost reason among spans covering the mention (touching counts)
+        for a, b, why in res.spans:
+            if a < e and s < b:
+                return why
+        for a, b in unit.urls:
+            if a <= e and s <= b:
+                return Refusal.IN_URL
+        if _MENTION_FORBIDDEN.search(mention) or mention != mention.strip():
+            return Refusal.MARKUP
+        for a, b in res.atoms:
+            if a < s < b or a < e < b:
+                return Refusal.MARKUP
+        candidates = [(s, e)]
+        widened = self._widen(unit, s, e)
+        if widened is not None:
+            candidates.append(widened)
+        for cs, ce in candidates:
+            before = src[cs - 1] if cs > 0 else ""
+            if before in ("!", "]", "\\"):
+                continue
+            if self._same_emphasis(unit, cs, ce, prefix, suffix):
+                return Placement(start + (cs - s), end + (ce - e))
+        return Refusal.MARKUP
+
+    @staticmethod
+    def _widen(unit: _Unit, s: int, e: int) -> tuple[int, int] | None:
+        """The span of an emphasis pair exactly around ``src[s:e]``, if there is one."""
+        src = unit.src
+        if s == 0 or e >= len(src) or src[s - 1] not in "*_~" or src[s - 1] != src[e]:
+            return None
+        marker = src[e]
+        a = s
+        while a > 0 and src[a - 1] == marker:
+            a -= 1
+        b = e
+        while b < len(src) and src[b] == marker:
+            b += 1
+        if b - e != s - a:
+            return None
+        pairs = unit.result.pairs
+        n = s - a
+        # every char of the opening run pairs with a char of the closing run
+        if src[s - 1] == "~":
+            want = {(a + k, e + (n - 2 - k)) for k in range(0, n, 2)} if n % 2 == 0 else None
+            if want is None:
+                return None
+        else:
+            want = {(a + k, e + (n - 1 - k)) for k in range(n)}
+        if not want <= pairs:
+            return None
+        return a, b
+
+    def _same_emphasis(self, unit: _Unit, cs: int, ce: int, prefix: str, suffix: str) -> bool:
+        src = unit.src
+        new = src[:cs] + prefix + src[cs:ce] + suffix + src[ce:]
+        lp, ls = len(prefix), len(suffix)
+        parser = _InlineParser(new, self._refs)
+        res = parser.parse()
+        # the new link must be exactly ours
+        if (cs, ce + lp, ce + lp + suffix.index(")") + 1) not in res.links:
+            return False
+
+        def back(p: int) -> int:
+            if p < cs:
+                return p
+            if p < cs + lp:
+                return -1
+            if p < ce + lp:
+                return p - lp
+            if p < ce + lp + ls:
+                return -1
+            return p - lp - ls
+
+        mapped = {(back(a), back(b)) for a, b in res.pairs}
+        if any(a < 0 or b < 0 for a, b in mapped):
+            return False
+        if mapped != unit.result.pairs:
+            return False
+        # no other construct may change: compare spans outside the insertion
+        before = {(a, b, w) for a, b, w in unit.result.spans}
+        after = set()
+        for a, b, w in res.spans:
+            if a == cs and w is Refusal.IN_LINK:
+                continue
+            ma, mb = back(a), back(b - 1)
+            if ma < 0 or mb < 0:
+                return False
+            after.add((ma, mb + 1, w))
+        return before == after
