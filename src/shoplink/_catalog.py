@@ -1,0 +1,618 @@
+"""Reading catalogs: shoplink's own JSON Lines and CSV formats.
+
+A catalog row becomes a ``Product`` (what shoppers see) plus, when the row has
+money fields only reporting may see, a ``CommercialTerms``.  Every field is
+checked here, once, so that later stages can trust what they get: a bad row
+is either an error naming file, line and field (strict loading) or an entry
+in ``Catalog.rejected`` (lenient loading).  A good row is never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._exceptions import CatalogError
+from ._model import Availability, CommercialTerms, Merchant, Product
+
+__all__ = ["Catalog", "RejectedRow", "load_catalog", "parse_product"]
+
+#: Fields a row must have; everything else is optional.
+REQUIRED_FIELDS = ("id", "merchant", "title", "url", "keywords")
+#: Fields that hold lists: JSON arrays, or ``|``-separated in CSV.
+LIST_FIELDS = ("keywords", "context_terms", "negative_terms")
+KNOWN_FIELDS = frozenset(
+    (
+        *REQUIRED_FIELDS,
+        "image_url",
+        "price",
+        "currency",
+        "availability",
+        "brand",
+        "category",
+        "description",
+        "commission_rate",
+        "gtin",
+        "price_checked_at",
+        "context_terms",
+        "negative_terms",
+    )
+)
+
+_MAX_ID = 200
+_MAX_TEXT = 5_000
+_MAX_URL = 2_048
+_MAX_KEYWORD = 200
+_DECIMAL_RE = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_GTIN_RE = re.compile(r"\d{8}|\d{12,14}")
+
+
+@attrs.frozen
+class RejectedRow:
+    """A catalog row that was not loaded, and why.
+
+    Attributes:
+        path: the source file (or adapter name).
+        line: 1-based line number of the row (its first line for CSV rows
+            spanning several lines).
+        field: the offending field, ``""`` for the row as a whole.
+        reason: what is wrong.
+    """
+
+    path: str
+    line: int
+    field: str
+    reason: str
+
+    def error(self) -> CatalogError:
+        """The ``CatalogError`` that strict loading raises for this row."""
+        return CatalogError(self.reason, path=self.path, line=self.line, field=self.field)
+
+    def __str__(self) -> str:
+        return self.error().location_message()
+
+
+class _RowError(Exception):
+    """Internal: one field of one row is bad.  Turned into a RejectedRow."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@attrs.frozen(eq=False)
+class Catalog:
+    """An immutable set of products, with the merchants they come from.
+
+    Build one with ``load_catalog``, ``demo_catalog`` or ``Catalog.build``.
+
+    Attributes:
+        products: every loaded product, in source order.
+        merchants: merchant id to ``Merchant``; merchants that rows name but
+            nobody declared get a plain ``Merchant(id)``.
+        terms: product id to ``CommercialTerms``, for reporting only.
+        rejected: rows that lenient loading skipped.
+        source: where the catalog came from (a path, ``"demo"``, ...).
+    """
+
+    products: tuple[Product, ...]
+    merchants: Mapping[str, Merchant]
+    terms: Mapping[str, CommercialTerms] = attrs.field(factory=dict)
+    rejected: tuple[RejectedRow, ...] = ()
+    source: str = "<memory>"
+    _by_id: dict[str, Product] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        by_id: dict[str, Product] = {}
+        for product in self.products:
+            if product.id in by_id:
+                raise CatalogError("duplicate id", path=self.source, field="id")
+            by_id[product.id] = product
+        object.__setattr__(self, "_by_id", by_id)
+
+    @classmethod
+    def build(
+        cls,
+        products: Iterable[Product],
+        *,
+        merchants: Iterable[Merchant] = (),
+        terms: Iterable[CommercialTerms] = (),
+        rejected: Iterable[RejectedRow] = (),
+        source: str = "<memory>",
+    ) -> Catalog:
+        """Assemble a catalog from ready-made products.
+
+        Raises:
+            CatalogError: two products share an id, or a product's URL is
+                outside its merchant's declared domains.
+        """
+        known = {m.id: m for m in merchants}
+        products = tuple(products)
+        for product in products:
+            merchant = known.setdefault(product.merchant, Merchant(product.merchant))
+            for field in ("url", "image_url"):
+                value = getattr(product, field)
+                if value is not None:
+                    host = urlsplit(value).hostname or ""
+                    if not merchant.allows_host(host):
+                        raise CatalogError(
+                            f"host {host!r} is not among merchant {merchant.id!r}'s "
+                            f"domains {list(merchant.domains)}",
+                            path=source,
+                            field=field,
+                        )
+        return cls(
+            products=products,
+            merchants=known,
+            terms={t.product_id: t for t in terms},
+            rejected=tuple(rejected),
+            source=source,
+        )
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self.products)
+
+    def __contains__(self, product_id: object) -> bool:
+        return product_id in self._by_id
+
+    def get(self, product_id: str) -> Product | None:
+        """The product with this id, or None."""
+        return self._by_id.get(product_id)
+
+    def __getitem__(self, product_id: str) -> Product:
+        return self._by_id[product_id]
+
+    def merchant(self, merchant_id: str) -> Merchant:
+        """The merchant with this id (a bare ``Merchant(id)`` if undeclared)."""
+        return self.merchants.get(merchant_id) or Merchant(merchant_id)
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _check_text(field: str, value: object, *, required: bool, limit: int = _MAX_TEXT) -> str:
+    if value is None or value == "":
+        if required:
+            raise _RowError(field, "is required")
+        return ""
+    if not isinstance(value, str):
+        raise _RowError(field, f"expected a string, got {_json_type(value)}")
+    if len(value) > limit:
+        raise _RowError(field, f"longer than {limit} characters")
+    bad = _first_control(value)
+    if bad is not None:
+        raise _RowError(field, f"contains control character U+{ord(bad):04X}")
+    if required and not value.strip():
+        raise _RowError(field, "is blank")
+    return value
+
+
+def _first_control(value: str) -> str | None:
+    for ch in value:
+        # Cc and Cs (lone surrogates) never belong in product data; tabs and
+        # newlines included: a title or keyword spanning lines breaks Markdown.
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            return ch
+    return None
+
+
+def check_url(field: str, value: object, *, required: bool) -> str | None:
+    """Validate a product or image URL: absolute http(s) with a host.
+
+    Rejects other schemes (``javascript:``, ``data:``), scheme-relative
+    ``//host`` URLs, embedded credentials, whitespace and control characters.
+    """
+    if value is None or value == "":
+        if required:
+            raise _RowError(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise _RowError(field, f"expected a string, got {_json_type(value)}")
+    if len(value) > _MAX_URL:
+        raise _RowError(field, f"URL longer than {_MAX_URL} characters")
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise _RowError(field, "URL contains whitespace or control characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise _RowError(field, f"malformed URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        shown = parts.scheme + ":" if parts.scheme else "no scheme"
+        raise _RowError(field, f"URL must be http(s), got {shown}")
+    if not value.lower().startswith(("http://", "https://")):
+        raise _RowError(field, "URL must start with http:// or https://")
+    if not host:
+        raise _RowError(field, "URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise _RowError(field, "URL must not carry a user name or password")
+    return value
+
+
+def _check_list(field: str, value: object, *, required: bool) -> tuple[str, ...]:
+    if value is None or value == "" or value == []:
+        if required:
+            raise _RowError(field, "is required (at least one entry)")
+        return ()
+    if isinstance(value, str):
+        items: list[object] = list(value.split("|"))
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise _RowError(field, f"expected a list of strings, got {_json_type(value)}")
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise _RowError(field, f"entry {i + 1} is {_json_type(item)}, expected a string")
+        item = item.strip()
+        if not item:
+            raise _RowError(field, f"entry {i + 1} is empty")
+        if len(item) > _MAX_KEYWORD:
+            raise _RowError(field, f"entry {i + 1} is longer than {_MAX_KEYWORD} characters")
+        bad = _first_control(item)
+        if bad is not None:
+            raise _RowError(field, f"entry {i + 1} contains control character U+{ord(bad):04X}")
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def _check_decimal(field: str, value: object, *, lo: Decimal, hi: Decimal | None) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise _RowError(field, f"expected a decimal string, got {_json_type(value)}")
+    text = str(value).strip()
+    if not _DECIMAL_RE.fullmatch(text):
+        raise _RowError(field, f"{text!r} is not a plain decimal number like 129.00")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex already guards this
+        raise _RowError(field, f"{text!r} is not a decimal number") from None
+    if number < lo or (hi is not None and number > hi):
+        raise _RowError(field, f"{text} is outside {lo}..{hi if hi is not None else ''}")
+    return number
+
+
+def _check_availability(value: object) -> Availability:
+    if value is None or value == "":
+        return Availability.IN_STOCK
+    if not isinstance(value, str):
+        raise _RowError("availability", f"expected a string, got {_json_type(value)}")
+    key = value.strip().lower().replace(" ", "_").replace("-", "_")
+    try:
+        return Availability(key)
+    except ValueError:
+        allowed = ", ".join(a.value for a in Availability)
+        raise _RowError("availability", f"{value!r} is not one of {allowed}") from None
+
+
+def _check_datetime(field: str, value: object) -> _dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _RowError(field, f"expected an ISO 8601 string, got {_json_type(value)}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _RowError(field, f"{value!r} is not an ISO 8601 date-time") from None
+    if when.tzinfo is None:
+        raise _RowError(field, f"{value!r} has no time zone (add Z for UTC)")
+    return when.astimezone(_dt.timezone.utc)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def parse_product(row: Mapping[str, Any]) -> tuple[Product, CommercialTerms | None]:
+    """Check one row (a mapping of field name to value) and build its product.
+
+    Values may be JSON-typed (lists, numbers) or CSV strings (lists separated
+    by ``|``).  Unknown fields are ignored.
+
+    Raises:
+        CatalogError: naming the first bad field (path and line unknown here;
+            the loaders fill them in).
+    """
+    try:
+        return _parse(row)
+    except _RowError as exc:
+        raise CatalogError(exc.reason, field=exc.field) from None
+
+
+def _parse(row: Mapping[str, Any]) -> tuple[Product, CommercialTerms | None]:
+    pid = _check_text("id", row.get("id"), required=True, limit=_MAX_ID)
+    if pid != pid.strip():
+        raise _RowError("id", "has leading or trailing spaces")
+    merchant = _check_text("merchant", row.get("merchant"), required=True, limit=_MAX_ID).strip()
+    title = _check_text("title", row.get("title"), required=True)
+    url = check_url("url", row.get("url"), required=True)
+    assert url is not None
+    keywords = _check_list("keywords", row.get("keywords"), required=True)
+    image_url = check_url("image_url", row.get("image_url"), required=False)
+    price = _check_decimal("price", row.get("price"), lo=Decimal(0), hi=None)
+    currency_raw = _check_text("currency", row.get("currency"), required=False, limit=20).strip()
+    if currency_raw and not _CURRENCY_RE.fullmatch(currency_raw):
+        raise _RowError("currency", f"{currency_raw!r} is not a three-letter ISO 4217 code")
+    if price is not None and not currency_raw:
+        raise _RowError("currency", "is required when price is given")
+    availability = _check_availability(row.get("availability"))
+    brand = _check_text("brand", row.get("brand"), required=False)
+    category = _check_text("category", row.get("category"), required=False)
+    description = _check_text("description", row.get("description"), required=False)
+    commission = _check_decimal(
+        "commission_rate", row.get("commission_rate"), lo=Decimal(0), hi=Decimal(1)
+    )
+    gtin_raw = row.get("gtin")
+    if isinstance(gtin_raw, int) and not isinstance(gtin_raw, bool):
+        gtin_raw = str(gtin_raw)
+    gtin = _check_text("gtin", gtin_raw, required=False, limit=14).strip() or None
+    if gtin is not None and not _GTIN_RE.fullmatch(gtin):
+        raise _RowError("gtin", f"{gtin!r} is not an 8, 12, 13 or 14 digit barcode")
+    checked = _check_datetime("price_checked_at", row.get("price_checked_at"))
+    context_terms = _check_list("context_terms", row.get("context_terms"), required=False)
+    negative_terms = _check_list("negative_terms", row.get("negative_terms"), required=False)
+    product = Product(
+        id=pid,
+        merchant=merchant,
+        title=title,
+        url=url,
+        keywords=keywords,
+        image_url=image_url,
+        price=price,
+        currency=currency_raw or None,
+        availability=availability,
+        brand=brand,
+        category=category,
+        description=description,
+        gtin=gtin,
+        price_checked_at=checked,
+        context_terms=context_terms,
+        negative_terms=negative_terms,
+    )
+    terms = CommercialTerms(pid, commission) if commission is not None else None
+    return product, terms
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RowError(key, "appears twice in the object")
+        out[key] = value
+    return out
+
+
+def jsonl_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | RejectedRow]]:
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, RejectedRow(
+                path, number, "", f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+            )
+            continue
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line, parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
+        except _RowError as exc:
+            yield number, RejectedRow(path, number, exc.field, exc.reason)
+            continue
+        except json.JSONDecodeError as exc:
+            yield number, RejectedRow(
+                path, number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"
+            )
+            continue
+        except RecursionError:
+            yield number, RejectedRow(path, number, "", "invalid JSON: nested too deeply")
+            continue
+        if not isinstance(value, dict):
+            yield number, RejectedRow(
+                path, number, "", f"expected a JSON object, got {_json_type(value)}"
+            )
+            continue
+        yield number, value
+
+
+def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | RejectedRow]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    # surrogateescape keeps undecodable bytes as lone surrogates, so one bad
+    # row is reported by line while the rest of the file is still read.
+    text = data.decode("utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise CatalogError(f"unreadable CSV header: {exc}", path=path, line=1) from None
+    header = [h.strip() for h in header]
+    if any(_has_surrogate(h) for h in header):
+        raise CatalogError("header is not valid UTF-8", path=path, line=1)
+    missing = [f for f in REQUIRED_FIELDS if f not in header]
+    if missing:
+        raise CatalogError(
+            f"header lacks required column(s) {', '.join(missing)}", path=path, line=1
+        )
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise CatalogError(f"header repeats column(s) {', '.join(dupes)}", path=path, line=1)
+    line = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield line, RejectedRow(path, line, "", f"malformed CSV: {exc}")
+            line = reader.line_num + 1
+            continue
+        first, line = line, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        if any(_has_surrogate(c) for c in cells):
+            yield first, RejectedRow(path, first, "", "not valid UTF-8")
+            continue
+        if len(cells) != len(header):
+            yield first, RejectedRow(
+                path, first, "", f"has {len(cells)} cells, the header has {len(header)}"
+            )
+            continue
+        yield first, dict(zip(header, cells))
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _detect_format(path: str, data: bytes) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv",):
+        return "csv"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "jsonl" if head in (b"{", b"[") else "csv"
+
+
+def load_rows(
+    rows: Iterable[tuple[int, Mapping[str, Any] | RejectedRow]],
+    *,
+    path: str,
+    strict: bool,
+    merchants: Mapping[str, Merchant] | None = None,
+) -> tuple[list[Product], list[CommercialTerms], list[RejectedRow]]:
+    """Turn numbered raw rows into products, applying the strict/lenient rule.
+
+    Shared by every file format: duplicate ids and URLs outside a declared
+    merchant's domains are caught here, with the row's line number.
+    """
+    products: list[Product] = []
+    terms: list[CommercialTerms] = []
+    rejected: list[RejectedRow] = []
+    first_line: dict[str, int] = {}
+    for number, row in rows:
+        if isinstance(row, RejectedRow):
+            bad = row
+        else:
+            try:
+                product, term = _parse(row)
+                _check_domains(product, (merchants or {}).get(product.merchant))
+            except _RowError as exc:
+                bad = RejectedRow(path, number, exc.field, exc.reason)
+            else:
+                if product.id in first_line:
+                    bad = RejectedRow(
+                        path,
+                        number,
+                        "id",
+                        f"duplicate id {product.id!r} (first on line {first_line[product.id]})",
+                    )
+                else:
+                    first_line[product.id] = number
+                    products.append(product)
+                    if term is not None:
+                        terms.append(term)
+                    continue
+        if strict:
+            raise bad.error()
+        rejected.append(bad)
+    return products, terms, rejected
+
+
+def load_catalog(
+    path: str | os.PathLike[str],
+    strict: bool = True,
+    *,
+    format: str | None = None,
+    merchants: Sequence[Merchant] = (),
+) -> Catalog:
+    """Load a catalog file in shoplink's JSON Lines or CSV format.
+
+    Args:
+        path: the file.  ``.jsonl``/``.ndjson``/``.json`` is JSON Lines,
+            ``.csv`` is CSV; other names are sniffed from the first byte.
+        strict: raise on the first bad row (default).  With ``False`` every
+            good row is kept and the bad ones are listed in
+            ``Catalog.rejected``.
+        format: force ``"jsonl"`` or ``"csv"``.
+        merchants: merchant declarations; a product URL outside its
+            merchant's ``domains`` is then a bad row.
+
+    Raises:
+        CatalogError: the file cannot be read, its CSV header is unusable,
+            or (strict) a row is bad.  The message is ``PATH:LINE: field: reason``.
+    """
+    name = os.fspath(path)
+    try:
+        data = Path(name).read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"cannot read file: {exc.strerror or exc}", path=name) from None
+    fmt = format or _detect_format(name, data)
+    if fmt == "jsonl":
+        raw = jsonl_rows(data, name)
+    elif fmt == "csv":
+        raw = csv_rows(data, name)
+    else:
+        raise CatalogError(f"unknown catalog format {fmt!r} (use 'jsonl' or 'csv')", path=name)
+    products, terms, rejected = load_rows(
+        raw, path=name, strict=strict, merchants={m.id: m for m in merchants}
+    )
+    return Catalog.build(
+        products, merchants=merchants, terms=terms, rejected=rejected, source=name
+    )
+
+
+def _check_domains(product: Product, merchant: Merchant | None) -> None:
+    if merchant is None:
+        return
+    for field in ("url", "image_url"):
+        value = getattr(product, field)
+        host = urlsplit(value).hostname if value else None
+        if host is not None and not merchant.allows_host(host):
+            raise _RowError(
+                field,
+                f"host {host!r} is not among merchant {merchant.id!r}'s domains "
+                f"({', '.join(merchant.domains)})",
+            )

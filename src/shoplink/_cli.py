@@ -1,0 +1,234 @@
+"""The ``shoplink`` command.
+
+    shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--json]
+    shoplink demo [--id ID | --all] [--json]
+    shoplink check CATALOG
+
+Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
+one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from ._catalog import Catalog, load_catalog
+from ._demo import demo_answers, demo_catalog
+from ._exceptions import ShoplinkError
+from ._linker import DEFAULT_MAX_LINKS, Linker
+from ._result import LinkResult
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+class _BadInput(Exception):
+    """A one-line, user-facing input problem."""
+
+
+def _out(text: str) -> None:
+    # Write UTF-8 whatever the locale says: answers are mostly Chinese.
+    sys.stdout.buffer.write(text.encode("utf-8", errors="surrogateescape"))
+    sys.stdout.buffer.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.buffer.write((text.rstrip("\n") + "\n").encode("utf-8", errors="backslashreplace"))
+    sys.stderr.buffer.flush()
+
+
+def _read_answer(source: str) -> str:
+    name = "<stdin>" if source == "-" else source
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(source, "rb") as handle:
+                data = handle.read()
+    except OSError as exc:
+        raise _BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _BadInput(f"{name}:{line}: answer: contains a NUL byte (is it a binary file?)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _BadInput(
+            f"{name}:{line}: answer: not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {column})"
+        ) from None
+
+
+def _catalog(path: str | None, lenient: bool) -> Catalog:
+    if path is None:
+        return demo_catalog()
+    catalog = load_catalog(path, strict=not lenient)
+    for row in catalog.rejected:
+        _err(f"skipped {row}")
+    return catalog
+
+
+def _max_links(value: str) -> int | None:
+    if value.lower() in ("none", "all", "unlimited"):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'none', got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return number
+
+
+def _label(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
+def _summary(result: LinkResult, catalog: Catalog) -> str:
+    if not result.links and not result.skipped:
+        return "no catalog product is mentioned"
+    parts = []
+    for link in result.links:
+        merchant = catalog.merchant(link.merchant)
+        house = ", house shop" if merchant.house else ""
+        parts.append(f"  ↳ {link.mention} → {link.product_id} @ {merchant.name or merchant.id}{house}")
+    reasons = Counter(skip.reason.value for skip in result.skipped)
+    skipped = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+    head = f"{len(result.links)} link(s)" + (f"; not linked: {skipped}" if skipped else "")
+    return "\n".join([head, *parts])
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    catalog = _catalog(args.catalog, args.lenient)
+    linker = Linker(catalog, label=args.label, max_links=args.max_links)
+    answer = _read_answer(args.file)
+    result = linker.link(answer, query=args.query)
+    if args.json:
+        _out(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _out(result.text)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    catalog = demo_catalog()
+    linker = Linker(catalog, label=args.label, max_links=args.max_links)
+    answers = demo_answers()
+    if args.id:
+        chosen = [a for a in answers if a.id == args.id]
+        if not chosen:
+            known = ", ".join(a.id for a in answers)
+            raise _BadInput(f"demo: no sample answer {args.id!r} (have {known})")
+    elif args.all:
+        chosen = list(answers)
+    else:
+        chosen = list(answers[:1])
+    results = [(a, linker.link(a.answer, query=a.query)) for a in answers]
+    if args.json:
+        payload: list[dict[str, Any]] = [
+            {"id": a.id, "query": a.query, **r.to_dict()} for a, r in results if a in chosen
+        ]
+        _out(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    merchants = {m.id: m for m in catalog.merchants.values()}
+    _out(
+        f"shoplink demo: {len(catalog)} products from "
+        f"{', '.join(m.name or m.id for m in merchants.values())}; "
+        f"{len(answers)} sample answers.\n\n"
+    )
+    for answer, result in results:
+        if answer not in chosen:
+            continue
+        _out(f"━━ {answer.id} · {answer.query}\n\n{result.text.rstrip()}\n\n")
+        _out(_summary(result, catalog) + "\n\n")
+    _out("━━ all sample answers\n")
+    for answer, result in results:
+        per = Counter(catalog.merchant(link.merchant).name or link.merchant for link in result.links)
+        shops = ", ".join(f"{name} {n}" for name, n in sorted(per.items())) or "—"
+        _out(f"  {answer.id}  {len(result.links)} link(s)  {shops}  · {answer.query}\n")
+    if not args.all and not args.id:
+        _out("\nMore: shoplink demo --all, or shoplink demo --id qa-02.\n")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog, strict=False)
+    for row in catalog.rejected:
+        _out(f"{row}\n")
+    _out(f"{len(catalog)} product(s) loaded, {len(catalog.rejected)} row(s) rejected\n")
+    return EXIT_BAD_INPUT if catalog.rejected else EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shoplink",
+        description="Attach disclosed, relevance-only shopping links to an assistant's answer.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def shared(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--label",
+            type=_label,
+            default="auto",
+            help="disclosure text: auto (default), cn, us, any text, or none",
+        )
+        p.add_argument(
+            "--max-links",
+            type=_max_links,
+            default=DEFAULT_MAX_LINKS,
+            help=f"links per answer at most (default {DEFAULT_MAX_LINKS}; 'none' for no cap)",
+        )
+        p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+
+    link = sub.add_parser("link", help="link one answer (Markdown) from a file or stdin")
+    link.add_argument("file", nargs="?", default="-", metavar="FILE", help="answer file, or - for stdin")
+    link.add_argument("--catalog", help="catalog file (.jsonl or .csv); default: the demo catalog")
+    link.add_argument("--query", help="the user's question, for relevance and label language")
+    link.add_argument("--lenient", action="store_true", help="skip bad catalog rows instead of stopping")
+    shared(link)
+    link.set_defaults(run=_cmd_link)
+
+    demo = sub.add_parser("demo", help="link the built-in sample answers with the demo catalog")
+    which = demo.add_mutually_exclusive_group()
+    which.add_argument("--id", help="show one sample answer")
+    which.add_argument("--all", action="store_true", help="show every sample answer")
+    shared(demo)
+    demo.set_defaults(run=_cmd_demo)
+
+    check = sub.add_parser("check", help="validate a catalog file and list every bad row")
+    check.add_argument("catalog", metavar="CATALOG")
+    check.set_defaults(run=_cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except _BadInput as exc:
+        _err(str(exc))
+    except ShoplinkError as exc:
+        _err(str(exc))
+    except BrokenPipeError:
+        # The reader went away (`shoplink demo | head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_BAD_INPUT
