@@ -1,0 +1,124 @@
+"""The command line: works on the demo, and bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shoplink
+from shoplink._cli import main
+
+CATALOG_ROW = {
+    "id": "c1",
+    "merchant": "jd",
+    "title": "CeraVe Hydrating Cream",
+    "url": "https://item.jd.com/c1.html",
+    "keywords": ["CeraVe cream"],
+}
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONIOENCODING="ascii", LC_ALL="C")
+    return subprocess.run(
+        [sys.executable, "-m", "shoplink", *args], input=stdin, capture_output=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture
+def catalog_file(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.jsonl"
+    path.write_text(json.dumps(CATALOG_ROW) + "\n", encoding="utf-8")
+    return path
+
+
+def test_demo_runs_without_files_even_in_an_ascii_locale() -> None:
+    proc = run("demo")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("utf-8")
+    assert "敏感肌" in out and "](https://" in out and "（广告）" in out
+    assert "qa-01" in out and proc.stderr == b""
+
+
+def test_demo_json_is_valid_and_complete() -> None:
+    proc = run("demo", "--all", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data) == len(shoplink.demo_answers())
+    assert all({"text", "links", "skipped", "insertions"} <= set(d) for d in data)
+
+
+def test_link_from_file_and_stdin(tmp_path: Path, catalog_file: Path) -> None:
+    answer = tmp_path / "a.md"
+    answer.write_text("Try CeraVe cream.", encoding="utf-8")
+    proc = run("link", str(answer), "--catalog", str(catalog_file))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == "Try [CeraVe cream](https://item.jd.com/c1.html) (Sponsored)."
+    proc = run("link", "-", "--catalog", str(catalog_file), "--json", "--label", "none", stdin=b"CeraVe cream")
+    data = json.loads(proc.stdout)
+    assert data["links"][0]["product_id"] == "c1" and data["links"][0]["label"] is None
+
+
+def test_bad_catalog_row_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(CATALOG_ROW) + "\n" + json.dumps({**CATALOG_ROW, "id": "c2", "url": "javascript:alert(1)"}) + "\n")
+    proc = run("link", "--catalog", str(path), stdin=b"CeraVe cream")
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == f"{path}:2: url: URL must be http(s), got javascript:\n"
+    assert proc.stdout == b""
+    lenient = run("link", "--catalog", str(path), "--lenient", stdin=b"CeraVe cream")
+    assert lenient.returncode == 0
+    assert b"skipped" in lenient.stderr and b"[CeraVe cream]" in lenient.stdout
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"ok\n\xff\xfe broken", "<stdin>:2: answer: not valid UTF-8 (byte 0xff at column 1)"),
+        (b"CeraVe\x00cream", "<stdin>:1: answer: contains a NUL byte (is it a binary file?)"),
+    ],
+)
+def test_bad_answer_is_one_line_exit_2(catalog_file: Path, data: bytes, message: str) -> None:
+    proc = run("link", "--catalog", str(catalog_file), stdin=data)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == message
+    assert b"Traceback" not in proc.stderr
+
+
+def test_empty_and_huge_answers(catalog_file: Path) -> None:
+    empty = run("link", "--catalog", str(catalog_file), stdin=b"")
+    assert (empty.returncode, empty.stdout, empty.stderr) == (0, b"", b"")
+    big = ("CeraVe cream is fine. " * 200_000).encode()  # 4.4 MB
+    proc = run("link", "--catalog", str(catalog_file), stdin=big)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(b"](https://item.jd.com/c1.html)") == 1
+    assert len(proc.stdout) == len(big) + len(" (Sponsored)") + len("[](https://item.jd.com/c1.html)")
+
+
+def test_missing_files_are_exit_2(tmp_path: Path, catalog_file: Path) -> None:
+    proc = run("link", str(tmp_path / "none.md"), "--catalog", str(catalog_file))
+    assert proc.returncode == 2 and proc.stderr.decode().startswith(f"{tmp_path / 'none.md'}: cannot read")
+    proc = run("link", "--catalog", str(tmp_path / "none.jsonl"), stdin=b"x")
+    assert proc.returncode == 2 and "cannot read file" in proc.stderr.decode()
+
+
+def test_check_lists_every_bad_row(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    path = tmp_path / "c.jsonl"
+    rows = [CATALOG_ROW, {**CATALOG_ROW, "id": "c2", "price": "x"}, "not json", {**CATALOG_ROW, "id": "c3"}]
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    assert main(["check", str(path)]) == 2
+    out = capsysbinary.readouterr().out.decode().splitlines()
+    assert out == [
+        f"{path}:2: price: 'x' is not a plain decimal number like 129.00",
+        f"{path}:3: invalid JSON: Expecting value (column 1)",
+        "2 product(s) loaded, 2 row(s) rejected",
+    ]
+
+
+def test_usage_errors_exit_2() -> None:
+    proc = run("link", "--max-links", "lots")
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr

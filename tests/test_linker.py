@@ -1,0 +1,251 @@
+"""The Linker end to end: faithful, restrained, disclosed, safe."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import shoplink
+from shoplink import Catalog, SkipReason
+from tests.conftest import catalog_from_rows, product_row
+from tests.oracle import render
+
+MakeCatalog = Callable[..., Catalog]
+
+
+def small_catalog() -> Catalog:
+    return catalog_from_rows(
+        [
+            product_row("m1", ["理肤泉B5修复面膜", "B5面膜"], description="敏感肌 修护 舒缓"),
+            product_row("m2", ["面膜"], title="美白提亮面膜", description="美白 提亮 淡斑"),
+            product_row("m3", ["面膜"], title="敏感肌修护面膜", description="敏感肌 修护 舒缓 屏障"),
+            product_row("k1", ["mechanical keyboard", "机械键盘"], title="Gaming mechanical keyboard"),
+            product_row("s1", ["running shoes"], title="Road running shoes", availability="out_of_stock"),
+            product_row("c1", ["CeraVe cream"], title="CeraVe Hydrating Cream"),
+        ]
+    )
+
+
+def test_inline_link_wraps_mention_and_keeps_the_answer() -> None:
+    linker = shoplink.Linker(small_catalog())
+    answer = "推荐理肤泉B5修复面膜，温和不刺激。"
+    result = linker.link(answer)
+    (link,) = result.links
+    assert (link.start, link.end, link.mention) == (2, 11, "理肤泉B5修复面膜")
+    assert answer[link.start : link.end] == link.mention
+    assert link.product_id == "m1" and link.merchant == "jd"
+    assert link.url == "https://item.jd.com/m1.html"
+    assert result.text == "推荐[理肤泉B5修复面膜](https://item.jd.com/m1.html)（广告），温和不刺激。"
+    assert result.strip() == answer
+
+
+def test_english_answer_gets_english_label() -> None:
+    result = shoplink.Linker(small_catalog()).link("Try CeraVe cream at night.")
+    assert result.text == "Try [CeraVe cream](https://item.jd.com/c1.html) (Sponsored) at night."
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        (None, "Try [CeraVe cream](https://item.jd.com/c1.html) at night."),
+        ("cn", "Try [CeraVe cream](https://item.jd.com/c1.html) (广告) at night."),
+        ("Ad *[x](y)*", "Try [CeraVe cream](https://item.jd.com/c1.html) (Ad \\*\\[x\\]\\(y\\)\\*) at night."),
+    ],
+)
+def test_label_choices(label: str | None, expected: str) -> None:
+    result = shoplink.Linker(small_catalog(), label=label).link("Try CeraVe cream at night.")
+    assert result.text == expected
+    assert result.links[0].label == (None if label is None else result.links[0].label)
+
+
+def test_query_language_decides_label() -> None:
+    result = shoplink.Linker(small_catalog()).link("CeraVe cream", query="晚上用什么面霜")
+    assert result.text.endswith("（广告）")
+
+
+def test_each_product_linked_once_at_first_linkable_mention() -> None:
+    answer = "`理肤泉B5修复面膜` 很好。理肤泉B5修复面膜适合敏感肌，B5面膜也可以。"
+    result = shoplink.Linker(small_catalog()).link(answer)
+    assert [(l.mention, l.product_id) for l in result.links] == [("理肤泉B5修复面膜", "m1")]
+    assert result.links[0].start == answer.index("。") + 1
+    reasons = [(s.mention, s.reason) for s in result.skipped]
+    assert reasons == [("理肤泉B5修复面膜", SkipReason.IN_CODE), ("B5面膜", SkipReason.ALREADY_LINKED)]
+
+
+def test_relevance_picks_sensitive_skin_mask() -> None:
+    answer = "敏感肌可以选择修护型的面膜，每周两到三次。"
+    result = shoplink.Linker(small_catalog()).link(answer, query="敏感肌适合用什么样的面膜")
+    (link,) = result.links
+    assert link.product_id == "m3"
+    assert [c.product_id for c in link.candidates] == ["m3", "m2"]
+    assert link.candidates[0].score > link.candidates[1].score
+
+
+def test_out_of_stock_is_never_linked() -> None:
+    result = shoplink.Linker(small_catalog()).link("Good running shoes matter.")
+    assert result.links == ()
+    assert [s.reason for s in result.skipped] == [SkipReason.OUT_OF_STOCK]
+
+
+def test_max_links_caps_and_none_uncaps() -> None:
+    rows = [product_row(f"p{i}", [f"产品{chr(0x4E00 + i)}{chr(0x4E00 + i)}"]) for i in range(8)]
+    catalog = catalog_from_rows(rows)
+    answer = "，".join(f"产品{chr(0x4E00 + i)}{chr(0x4E00 + i)}" for i in range(8))
+    assert len(shoplink.Linker(catalog).link(answer).links) == shoplink.DEFAULT_MAX_LINKS
+    capped = shoplink.Linker(catalog, max_links=2).link(answer)
+    assert len(capped.links) == 2
+    assert [s.reason for s in capped.skipped] == [SkipReason.CAPPED] * 6
+    assert len(shoplink.Linker(catalog, max_links=None).link(answer).links) == 8
+    assert shoplink.Linker(catalog, max_links=0).link(answer).links == ()
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "```\n理肤泉B5修复面膜\n```\n",
+        "    理肤泉B5修复面膜 in indented code\n",
+        "see `理肤泉B5修复面膜` here\n",
+        "[理肤泉B5修复面膜](https://other.example/)\n",
+        "<span>理肤泉B5修复面膜</span>\n",
+        "## 理肤泉B5修复面膜\n",
+        "https://example.com/理肤泉B5修复面膜\n",
+    ],
+)
+def test_protected_places_get_no_link(snippet: str) -> None:
+    result = shoplink.Linker(small_catalog()).link(snippet)
+    assert result.links == ()
+    assert result.text == snippet
+    assert len(result.skipped) == 1
+
+
+def test_bold_chinese_product_name_keeps_its_bold() -> None:
+    answer = "1. **理肤泉B5修复面膜**：适合敏感肌。\n2. 这是**理肤泉B5修复面膜**的替代。\n"
+    linker = shoplink.Linker(small_catalog(), max_links=None)
+    result = linker.link(answer)
+    assert len(result.links) == 1
+    assert result.strip() == answer
+    html_before, html_after = render(answer), render(result.text)
+    assert html_before.count("<strong>") == html_after.count("<strong>") == 2
+
+
+def test_hostile_url_characters_are_encoded() -> None:
+    url = "https://item.jd.com/a_(b)<c>\"d'|e`f\\g&amp;h?q=面膜"
+    catalog = catalog_from_rows([product_row("x1", ["CeraVe cream"], url=url)])
+    result = shoplink.Linker(catalog).link("| a | b |\n|---|---|\n| CeraVe cream | ok |\n")
+    (link,) = result.links
+    html = render(result.text)
+    assert "<table>" in html and html.count("<td>") == 2
+    assert 'href="https://item.jd.com/a_%28b%29%3Cc%3E%22d%27%7Ce%60f%5Cg&amp;amp;h?q=%E9%9D%A2%E8%86%9C"' in html
+    assert link.url == "https://item.jd.com/a_%28b%29%3Cc%3E%22d%27%7Ce%60f%5Cg&amp;h?q=%E9%9D%A2%E8%86%9C"
+
+
+def test_hostile_answers_do_not_crash() -> None:
+    linker = shoplink.Linker(small_catalog())
+    for answer in ["", "\x00理肤泉B5修复面膜\x00", "\ud800理肤泉B5修复面膜", "[" * 10_000 + "CeraVe cream", "*" * 5000]:
+        result = linker.link(answer)
+        assert result.strip() == answer
+
+
+def test_huge_answer_is_linked_in_full() -> None:
+    answer = ("理肤泉B5修复面膜很温和。CeraVe cream 也不错。\n\n" * 40_000)  # about 1.5 MB
+    result = shoplink.Linker(small_catalog()).link(answer)
+    assert [l.product_id for l in result.links] == ["m1", "c1"]
+    assert result.strip() == answer
+    assert len(result.skipped) == 40_000 * 2 - 2
+
+
+def test_invalid_answer_types() -> None:
+    linker = shoplink.Linker(small_catalog())
+    with pytest.raises(shoplink.AnswerError, match="not valid UTF-8: byte 3 \\(line 2\\)"):
+        linker.link(b"ab\n\xff")
+    assert linker.link("CeraVe cream".encode()).links[0].product_id == "c1"
+    with pytest.raises(shoplink.AnswerError):
+        linker.link(42)  # type: ignore[arg-type]
+
+
+def test_configuration_errors() -> None:
+    catalog = small_catalog()
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog, style="popup")
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog, max_links=-1)
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog, label="two\nlines")
+    with pytest.raises(shoplink.NotSupportedError) as info:
+        shoplink.Linker(catalog, style="card")
+    assert isinstance(info.value, NotImplementedError)
+    with pytest.raises(shoplink.NotSupportedError):
+        shoplink.Linker(catalog, format="html")
+
+
+def test_money_fields_do_not_change_the_output(demo: Catalog) -> None:
+    answers = shoplink.demo_answers()
+    base = shoplink.Linker(demo)
+    rich = Catalog.build(
+        demo.products,
+        merchants=demo.merchants.values(),
+        terms=[shoplink.CommercialTerms(p.id, Decimal("0.99")) for p in demo.products],
+    )
+    other = shoplink.Linker(rich)
+    for a in answers:
+        assert base.link(a.answer, a.query).to_dict() == other.link(a.answer, a.query).to_dict()
+
+
+def test_demo_answers_link_faithfully(demo: Catalog) -> None:
+    linker = shoplink.Linker(demo)
+    total = 0
+    for a in shoplink.demo_answers():
+        result = linker.link(a.answer, query=a.query)
+        total += len(result.links)
+        assert result.strip() == a.answer
+        for link in result.links:
+            assert a.answer[link.start : link.end] == link.mention
+        json.dumps(result.to_dict(), ensure_ascii=False)
+    assert total >= 20
+
+
+def test_update_switches_catalog_atomically() -> None:
+    old = small_catalog()
+    new = catalog_from_rows([product_row("n1", ["CeraVe cream"], url="https://item.jd.com/new.html")])
+    linker = shoplink.Linker(old)
+    seen: set[str] = set()
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            (link,) = linker.link("CeraVe cream").links
+            seen.add(link.product_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(20):
+        linker.update(new)
+        linker.update(old)
+    linker.update(new)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert seen <= {"c1", "n1"}
+    assert linker.link("CeraVe cream").links[0].product_id == "n1"
+
+
+WORDS = ["理肤泉B5修复面膜", "面膜", "CeraVe cream", "机械键盘", "敏感肌", "cream", "**", "`", "[", "]", "(", ")", "\n", " ", "\n\n", "# ", "> ", "- ", "_", "<b>", "http://x.y/", "！", "。"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(WORDS), max_size=30).map("".join), st.none() | st.sampled_from(["敏感肌面膜", "keyboard"]))
+def test_removing_links_gives_back_the_answer(answer: str, query: str | None) -> None:
+    result = shoplink.Linker(small_catalog(), max_links=None).link(answer, query=query)
+    assert result.strip() == answer
+    for link in result.links:
+        assert answer[link.start : link.end] == link.mention
+        assert link.wrap_start <= link.start < link.end <= link.wrap_end
+    ids = [l.product_id for l in result.links]
+    assert len(ids) == len(set(ids))
