@@ -1,0 +1,254 @@
+"""Text folding and script classes: the character-level rules of matching.
+
+Matching is case- and width-insensitive: both keywords and answers are
+*folded* (NFKC, then casefold) before the automaton sees them. Folding works
+one code point at a time, never across code points, so that every folded
+position can be traced back to the original code point that produced it and a
+match can be reported in the caller's own offsets.
+
+Word boundaries depend on the script: Latin-like words need a non-word
+character on each side, while scripts written without spaces between words
+(Han, kana, Hangul, Thai, ...) need nothing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import chain, repeat
+
+import attrs
+
+__all__ = [
+    "Folded",
+    "fold",
+    "fold_char",
+    "fold_text",
+    "is_cjk",
+    "is_word_char",
+    "origin_map",
+]
+
+
+@lru_cache(maxsize=65536)
+def fold_char(ch: str) -> str:
+    """Fold one code point: NFKC, then casefold.
+
+    Args:
+        ch: a string of exactly one code point (lone surrogates included).
+
+    Returns:
+        The folded form, one or more code points (``"ß"`` gives ``"ss"``,
+        ``"Ｉ"`` gives ``"i"``, ``"İ"`` gives ``"i̇"``).
+
+    Raises:
+        TypeError: if ``ch`` is not a one-code-point string.
+    """
+    if not isinstance(ch, str) or len(ch) != 1:
+        raise TypeError(f"fold_char() takes one code point, got {ch!r}")
+    folded = unicodedata.normalize("NFKC", ch).casefold()
+    # No code point folds to nothing today, but if a future Unicode version
+    # made one, keeping it would preserve the invariant that every original
+    # code point yields at least one folded one (see ``fold``).
+    return folded or ch
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table that folds code points on first sight.
+
+    Filling lazily keeps start-up free and memory proportional to the
+    alphabet actually seen; the size cap keeps text made of many distinct
+    code points from growing it without bound (misses past the cap are
+    folded but not stored).
+    """
+
+    __slots__ = ()
+
+    _LIMIT = 1 << 17
+
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code))
+        if len(self) < self._LIMIT:
+            self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
+def fold_text(text: str) -> str:
+    """Return the folded form of ``text`` (each code point folded alone).
+
+    Args:
+        text: any string; NUL characters and lone surrogates are allowed.
+
+    Raises:
+        TypeError: if ``text`` is not a ``str``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    if text.isascii():
+        # For ASCII, NFKC is the identity and casefold equals lower().
+        return text.lower()
+    return text.translate(_TABLE)
+
+
+def origin_map(text: str) -> array[int]:
+    """Map each folded position of ``text`` back to its original code point.
+
+    Always builds the map; :func:`fold` calls it only when folding changed
+    the length (otherwise folded index equals original index).
+
+    Args:
+        text: the original string (not the folded one).
+
+    Returns:
+        An ``array('q')`` as long as ``fold_text(text)`` whose item ``i`` is
+        the index in ``text`` of the code point that produced folded
+        position ``i``.
+
+    Raises:
+        TypeError: if ``text`` is not a ``str``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    # Index i repeated len(fold(text[i])) times, built by C-level iterators:
+    # the per-character work never runs as Python bytecode.
+    lengths = map(len, map(_TABLE.__getitem__, map(ord, text)))
+    return array("q", chain.from_iterable(map(repeat, range(len(text)), lengths)))
+
+
+@attrs.frozen
+class Folded:
+    """A folded string and the way back to the original offsets.
+
+    Attributes:
+        text: the folded string.
+        origin: ``None`` if folding kept every length (folded index equals
+            original index), else a sequence whose item ``i`` is the index in
+            the original text of the code point that produced ``text[i]``.
+            Treat it as read-only; it is left out of the hash.
+    """
+
+    text: str
+    origin: Sequence[int] | None = attrs.field(default=None, hash=False)
+
+    def to_original(self, start: int, end: int) -> tuple[int, int] | None:
+        """Map the folded span ``[start, end)`` to the original text.
+
+        Args:
+            start: folded start offset, ``0 <= start < end``.
+            end: folded end offset (exclusive), ``end <= len(self.text)``.
+
+        Returns:
+            The original ``(start, end)``, or ``None`` if the span starts or
+            ends inside the folded form of one original code point.
+        """
+        origin = self.origin
+        if origin is None:
+            return start, end
+        first = origin[start]
+        last = origin[end - 1]
+        if start > 0 and origin[start - 1] == first:
+            return None
+        if end < len(origin) and origin[end] == last:
+            return None
+        return first, last + 1
+
+
+def fold(text: str) -> Folded:
+    """Fold ``text`` code point by code point, keeping the offset map.
+
+    Args:
+        text: any string; NUL characters and lone surrogates are allowed.
+
+    Returns:
+        A :class:`Folded` whose ``origin`` is ``None`` in the common case
+        where every code point folded to exactly one.
+
+    Raises:
+        TypeError: if ``text`` is not a ``str``.
+    """
+    folded = fold_text(text)
+    # Every code point folds to at least one code point, so equal lengths
+    # mean every code point folded to exactly one: no map needed.
+    if len(folded) == len(text):
+        return Folded(folded, None)
+    return Folded(folded, origin_map(text))
+
+
+# Half-open code point ranges [start, end) flattened into one sorted tuple, so
+# that membership is one bisect: an odd insertion point means "inside".
+_CJK_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0F00),  # Thai, Lao
+    (0x1000, 0x10A0),  # Myanmar
+    (0x1100, 0x1200),  # Hangul Jamo
+    (0x1780, 0x1800),  # Khmer
+    (0x19E0, 0x1A00),  # Khmer Symbols
+    (0x2E80, 0x2FE0),  # CJK Radicals Supplement, Kangxi Radicals
+    (0x3005, 0x3008),  # 々 〆 〇
+    (0x3021, 0x302A),  # Hangzhou numerals
+    (0x3031, 0x3036),  # kana repeat marks
+    (0x3038, 0x303D),  # 〸〹〺〻〼
+    (0x3040, 0x3100),  # Hiragana, Katakana
+    (0x3100, 0x3130),  # Bopomofo
+    (0x3130, 0x3190),  # Hangul Compatibility Jamo
+    (0x31A0, 0x31C0),  # Bopomofo Extended
+    (0x31F0, 0x3200),  # Katakana Phonetic Extensions
+    (0x3400, 0x4DC0),  # CJK Unified Ideographs Extension A
+    (0x4E00, 0xA000),  # CJK Unified Ideographs
+    (0xA960, 0xA980),  # Hangul Jamo Extended-A
+    (0xA9E0, 0xAA00),  # Myanmar Extended-B
+    (0xAA60, 0xAA80),  # Myanmar Extended-A
+    (0xAC00, 0xD800),  # Hangul Syllables, Hangul Jamo Extended-B
+    (0xF900, 0xFB00),  # CJK Compatibility Ideographs
+    (0xFF66, 0xFFA0),  # Halfwidth Katakana
+    (0xFFA0, 0xFFDD),  # Halfwidth Hangul
+    (0x116D0, 0x11700),  # Myanmar Extended-C
+    (0x1AFF0, 0x1B170),  # Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana
+    (0x20000, 0x2FA20),  # CJK Extensions B-F, I; Compatibility Ideographs Supplement
+    (0x30000, 0x33480),  # CJK Extensions G, H, J
+)
+_CJK_BOUNDS: tuple[int, ...] = tuple(chain.from_iterable(_CJK_RANGES))
+
+
+def is_cjk(ch: str) -> bool:
+    """Tell whether ``ch`` belongs to a script written without word spaces.
+
+    Covers Han (unified and compatibility ideographs, radicals), Hiragana,
+    Katakana (halfwidth too), Hangul, Bopomofo, Thai, Lao, Khmer and Myanmar.
+    Matches in these scripts need no word boundary.
+
+    Args:
+        ch: a string of exactly one code point.
+
+    Raises:
+        TypeError: if ``ch`` is not a one-code-point string.
+    """
+    code = ord(ch)
+    if code < 0x0E00:
+        return False
+    return bisect_right(_CJK_BOUNDS, code) & 1 == 1
+
+
+def is_word_char(ch: str) -> bool:
+    """Tell whether ``ch`` is part of a space-separated word.
+
+    A word character is a letter, digit, ``_`` or combining mark (Unicode
+    category ``M*``; a mark continues the word of its base letter) that is
+    not in a script :func:`is_cjk` covers.
+
+    Args:
+        ch: a string of exactly one code point.
+
+    Raises:
+        TypeError: if ``ch`` is not a one-code-point string.
+    """
+    if ch.isascii():
+        return ch.isalnum() or ch == "_"
+    if is_cjk(ch):
+        return False
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M"

@@ -1,0 +1,429 @@
+"""Tests for the matching core: folding, script classes, KeywordMatcher."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import random
+import sys
+import threading
+import unicodedata
+from collections.abc import Iterable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shoplink._matcher import Hit, KeywordMatcher, select_leftmost_longest
+from shoplink._text import (
+    _CJK_BOUNDS,
+    Folded,
+    fold,
+    fold_char,
+    fold_text,
+    is_cjk,
+    is_word_char,
+    origin_map,
+)
+from tests.strategies import CJK_ALPHABET, answers, keyword_sets, variant_of, words
+
+# --------------------------------------------------------------------------
+# Reference implementation: slow, obvious, independent of the automaton.
+
+
+def _ref_fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", ch).casefold() for ch in text)
+
+
+def reference_candidates(keywords: Iterable[str], text: str) -> list[Hit]:
+    """Every boundary-valid occurrence, by trying each original slice."""
+    ids: dict[str, int] = {}
+    for keyword in keywords:
+        ids.setdefault(_ref_fold(keyword), len(ids))
+    # Each code point folds to at least one, so no match spans more original
+    # code points than the longest folded keyword has.
+    longest = max(map(len, ids), default=0)
+    hits = []
+    for i in range(len(text)):
+        folded = ""
+        for j in range(i + 1, min(len(text), i + longest) + 1):
+            folded += _ref_fold(text[j - 1])
+            key = ids.get(folded)
+            if key is None:
+                continue
+            if is_word_char(folded[0]) and i > 0 and is_word_char(text[i - 1]):
+                continue
+            if is_word_char(folded[-1]) and j < len(text) and is_word_char(text[j]):
+                continue
+            hits.append(Hit(i, j, key))
+    return sorted(hits, key=lambda h: (h.start, -h.end, h.key))
+
+
+def reference_find(keywords: Iterable[str], text: str) -> list[Hit]:
+    """Leftmost-longest, by repeatedly taking the best remaining candidate."""
+    candidates = reference_candidates(keywords, text)
+    chosen: list[Hit] = []
+    position = 0
+    while True:
+        rest = [h for h in candidates if h.start >= position]
+        if not rest:
+            return chosen
+        best = min(rest, key=lambda h: (h.start, -(h.end - h.start)))
+        chosen.append(best)
+        position = best.end
+
+
+def spans(matcher: KeywordMatcher, text: str) -> list[str]:
+    return [text[h.start : h.end] for h in matcher.find(text)]
+
+
+# --------------------------------------------------------------------------
+# Folding
+
+
+@pytest.mark.parametrize(
+    ("ch", "folded"),
+    [("A", "a"), ("ß", "ss"), ("ﬁ", "fi"), ("İ", "i̇"), ("Ｉ", "i"), ("…", "..."), ("面", "面")],
+)
+def test_fold_char(ch: str, folded: str) -> None:
+    assert fold_char(ch) == folded
+
+
+def test_fold_char_rejects_strings() -> None:
+    with pytest.raises(TypeError):
+        fold_char("ab")
+
+
+def test_fold_ascii_and_same_length_need_no_origin() -> None:
+    assert fold("iPhone 16") == Folded("iphone 16", None)
+    assert fold("ＩＰＨＯＮＥ") == Folded("iphone", None)
+    assert fold("") == Folded("", None)
+
+
+def test_fold_origin_maps_back() -> None:
+    text = "Straße ﬁx İn"
+    folded = fold(text)
+    assert folded.text == "strasse fix i̇n"
+    assert folded.origin is not None
+    assert list(folded.origin) == [0, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11]
+    assert folded.to_original(0, 6) == (0, 5)  # "strass" -> "Straß"
+    assert folded.to_original(4, 5) is None  # half of ß
+    assert folded.to_original(8, 9) is None  # "f" of ﬁ
+    assert folded.to_original(8, 11) == (7, 9)  # "fix" -> "ﬁx"
+    assert folded.to_original(12, 13) is None  # "i" of İ
+    assert folded.to_original(12, 15) == (10, 12)  # "i̇n" -> "İn"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_fold_agrees_with_per_code_point_folding(text: str) -> None:
+    folded = fold(text)
+    assert folded.text == fold_text(text) == _ref_fold(text)
+    origin = list(range(len(text))) if folded.origin is None else list(folded.origin)
+    assert origin == list(origin_map(text))
+    assert len(origin) == len(folded.text)
+    for i, ch in enumerate(text):
+        positions = [p for p, o in enumerate(origin) if o == i]
+        assert "".join(folded.text[p] for p in positions) == _ref_fold(ch)
+
+
+def test_folding_is_idempotent_for_every_code_point() -> None:
+    # Keywords are folded once and texts once; that only lines up if folding a
+    # folded string changes nothing.
+    for code in range(0, sys.maxunicode + 1, 7):
+        folded = fold_char(chr(code))
+        assert fold_text(folded) == folded
+
+
+# --------------------------------------------------------------------------
+# Script classes
+
+
+@pytest.mark.parametrize(
+    "ch",
+    ["面", "㐀", "\U00020000", "\U00030000", "豈", "あ", "カ", "ｶ", "한", "ㄅ", "ก", "ກ", "ក", "က"],
+)
+def test_is_cjk(ch: str) -> None:
+    assert is_cjk(ch)
+    assert not is_word_char(ch)
+
+
+@pytest.mark.parametrize("ch", ["a", "Z", "5", "é", "ß", "Ω", "я", "，", " ", "\u3000", "_"])
+def test_is_not_cjk(ch: str) -> None:
+    assert not is_cjk(ch)
+
+
+@pytest.mark.parametrize("ch", ["a", "Z", "5", "_", "é", "Ω", "я", "Ａ", "\u0301", "٣"])
+def test_word_chars(ch: str) -> None:
+    assert is_word_char(ch)
+
+
+@pytest.mark.parametrize("ch", [" ", "-", "+", "，", "。", "\x00", "\ud800", "面", "\u0e31"])
+def test_not_word_chars(ch: str) -> None:
+    assert not is_word_char(ch)
+
+
+def test_cjk_bounds_are_sorted() -> None:
+    assert list(_CJK_BOUNDS) == sorted(_CJK_BOUNDS)
+
+
+# --------------------------------------------------------------------------
+# KeywordMatcher: construction
+
+
+def test_keywords_are_folded_and_deduplicated_in_first_seen_order() -> None:
+    matcher = KeywordMatcher(["iPhone", "面膜", "IPHONE", "ｉｐｈｏｎｅ", "Straße", "STRASSE"])
+    assert matcher.keywords == ("iphone", "面膜", "strasse")
+    assert len(matcher) == 3
+    assert matcher.key_of("ＩＰｈｏｎｅ") == 0
+    assert matcher.key_of("straße") == 2
+    assert matcher.key_of("android") is None
+
+
+@pytest.mark.parametrize("bad", ["", " ", "\t\n", "\u3000", "\u00a0"])
+def test_blank_keyword_is_rejected_by_name(bad: str) -> None:
+    with pytest.raises(ValueError) as excinfo:
+        KeywordMatcher(["ok", bad])
+    assert repr(bad) in str(excinfo.value)
+
+
+def test_non_str_keyword_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        KeywordMatcher(["ok", 5])  # type: ignore[list-item]
+
+
+def test_no_keywords_finds_nothing() -> None:
+    matcher = KeywordMatcher([])
+    assert len(matcher) == 0
+    assert matcher.find("anything at all") == []
+    assert matcher.find_candidates("") == []
+
+
+# --------------------------------------------------------------------------
+# KeywordMatcher: the documented examples
+
+
+def test_case_and_width_insensitive_with_original_offsets() -> None:
+    for keyword in ["ＩＰＨＯＮＥ", "iphone", "IPhone"]:
+        matcher = KeywordMatcher([keyword])
+        assert matcher.find("I love my iPhone.") == [Hit(10, 16, 0)]
+    assert spans(KeywordMatcher(["iphone"]), "买ＩＰＨＯＮＥ了") == ["ＩＰＨＯＮＥ"]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text"),
+    [
+        ("cream", "screaming"),
+        ("pen", "pencil"),
+        ("foo", "foo_bar"),
+        ("iPhone 16", "iPhone 16x"),
+        ("B5面膜", "AB5面膜"),
+        ("s", "ß"),
+        ("ss", "aß"),
+        ("i", "İ"),
+        ("f", "ﬁ"),
+        ("cafe", "cafe\u0301"),  # a combining mark continues the word
+        ("ab", "5ab"),
+    ],
+)
+def test_no_match(keyword: str, text: str) -> None:
+    assert KeywordMatcher([keyword]).find(text) == []
+
+
+@pytest.mark.parametrize(
+    ("keywords", "text", "expected"),
+    [
+        (["面膜"], "敏感肌面膜推荐", ["面膜"]),
+        (["iPhone", "iPhone 16"], "iPhone 16x", ["iPhone"]),
+        (["B5面膜"], "推荐B5面膜", ["B5面膜"]),
+        (["C++"], "I like C++11 and C++.", ["C++", "C++"]),
+        (["理肤泉B5修复面膜", "面膜"], "推荐理肤泉B5修复面膜和面膜", ["理肤泉B5修复面膜", "面膜"]),
+        (["cream"], "cream, Cream; CREAM!", ["cream", "Cream", "CREAM"]),
+        (["ss"], "ß and SS", ["ß", "SS"]),
+        (["strasse"], "die Straße", ["Straße"]),
+        (["fish"], "ﬁsh ﬁshy", ["ﬁsh"]),
+        (["i̇stanbul"], "İstanbul", ["İstanbul"]),
+        (["istanbul"], "ISTANBUL İstanbul", ["ISTANBUL"]),
+        (["tm"], "Brand™ x", []),  # ™ folds to "tm" but "d" before it is a word char
+        (["..."], "好……", ["…", "…"]),
+        (["小米"], "小米小米", ["小米", "小米"]),
+    ],
+)
+def test_find_examples(keywords: list[str], text: str, expected: list[str]) -> None:
+    assert spans(KeywordMatcher(keywords), text) == expected
+
+
+def test_longer_keyword_failing_its_boundary_does_not_hide_shorter() -> None:
+    matcher = KeywordMatcher(["iphone", "iphone 16"])
+    assert spans(matcher, "iPhone 16x and iPhone 16") == ["iPhone", "iPhone 16"]
+    matcher = KeywordMatcher(["b5", "b5x"])
+    assert spans(matcher, "b5xy b5") == ["b5"]
+
+
+def test_leftmost_wins_over_longer_later() -> None:
+    matcher = KeywordMatcher(["小米手机", "手机壳套装"])
+    assert spans(matcher, "小米手机壳套装") == ["小米手机"]
+
+
+def test_iter_long_failure_cases() -> None:
+    matcher = KeywordMatcher(["手机", "米手机壳套", "小米手机壳"])
+    assert matcher.find("我买了小米手机很好用") == [Hit(5, 7, 0)]
+    matcher = KeywordMatcher(["小米手机壳", "手机"])
+    assert matcher.find("小米手机") == [Hit(2, 4, 1)]
+
+
+def test_find_candidates_keeps_overlaps_sorted() -> None:
+    matcher = KeywordMatcher(["面膜", "修复面膜", "理肤泉", "理肤泉B5修复面膜"])
+    text = "理肤泉B5修复面膜"
+    assert matcher.find_candidates(text) == [
+        Hit(0, 9, 3),
+        Hit(0, 3, 2),
+        Hit(5, 9, 1),
+        Hit(7, 9, 0),
+    ]
+    assert matcher.find(text) == [Hit(0, 9, 3)]
+
+
+def test_select_leftmost_longest() -> None:
+    candidates = [Hit(0, 5, 1), Hit(0, 2, 0), Hit(3, 8, 2), Hit(5, 6, 3), Hit(6, 9, 4)]
+    assert select_leftmost_longest(candidates) == [Hit(0, 5, 1), Hit(5, 6, 3), Hit(6, 9, 4)]
+    assert select_leftmost_longest([]) == []
+
+
+# --------------------------------------------------------------------------
+# Odd input
+
+
+def test_empty_text() -> None:
+    assert KeywordMatcher(["a"]).find("") == []
+
+
+def test_nul_and_lone_surrogates() -> None:
+    matcher = KeywordMatcher(["iphone", "a\x00b", "\ud800x"])
+    text = "\x00iPhone\x00 a\x00b \ud800x \udfffIPHONE\ud800"
+    assert spans(matcher, text) == ["iPhone", "a\x00b", "\ud800x", "IPHONE"]
+    assert matcher.find("\ud800\udc00\udfff") == []
+
+
+def test_non_str_text_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        KeywordMatcher(["a"]).find(b"a")  # type: ignore[arg-type]
+
+
+def test_five_megabyte_text() -> None:
+    unit = "我买了小米手机很好用，iPhone 16 也不错……Straße ﬁsh! "
+    repeats = 5_000_000 // len(unit) + 1
+    text = unit * repeats
+    matcher = KeywordMatcher(["小米手机", "手机", "iphone 16", "strasse", "fish", "..."])
+    hits = matcher.find(text)
+    # Per unit: 小米手机, iPhone 16, "……" is two "…" each "...", Straße, ﬁsh.
+    assert len(hits) == 6 * repeats
+    assert [text[h.start : h.end] for h in hits[-6:]] == [
+        "小米手机",
+        "iPhone 16",
+        "…",
+        "…",
+        "Straße",
+        "ﬁsh",
+    ]
+
+
+# --------------------------------------------------------------------------
+# Sharing: pickling and threads
+
+
+def test_pickle_round_trip() -> None:
+    matcher = KeywordMatcher(["小米手机", "iPhone", "Straße"])
+    clone = pickle.loads(pickle.dumps(matcher))
+    text = "小米手机 and IPHONE in der Strasse"
+    assert clone.keywords == matcher.keywords
+    assert clone.find(text) == matcher.find(text)
+    assert clone.key_of("straße") == 2
+
+
+def test_shared_between_threads() -> None:
+    rng = random.Random(7)
+    keywords = ["".join(rng.choices(CJK_ALPHABET, k=rng.randint(2, 4))) for _ in range(300)]
+    matcher = KeywordMatcher(keywords)
+    texts = ["".join(rng.choices(CJK_ALPHABET + " ßa", k=2000)) for _ in range(8)]
+    expected = [matcher.find(t) for t in texts]
+    results: dict[int, list[list[Hit]]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [matcher.find(t) for t in texts for _ in range(5)][::5]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[n] == expected for n in range(8))
+
+
+# --------------------------------------------------------------------------
+# Properties against the reference
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_find_equals_reference(data: st.DataObject) -> None:
+    keywords = data.draw(keyword_sets())
+    text = data.draw(answers(keywords))
+    matcher = KeywordMatcher(keywords)
+    assert matcher.find_candidates(text) == reference_candidates(keywords, text)
+    assert matcher.find(text) == reference_find(keywords, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_hits_fold_to_their_keyword_and_do_not_overlap(data: st.DataObject) -> None:
+    keywords = data.draw(keyword_sets())
+    text = data.draw(answers(keywords))
+    matcher = KeywordMatcher(keywords)
+    hits = matcher.find(text)
+    for hit in hits:
+        assert fold(text[hit.start : hit.end]).text == matcher.keywords[hit.key]
+    for before, after in itertools.pairwise(hits):
+        assert before.end <= after.start
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_every_variant_of_a_keyword_is_found(data: st.DataObject) -> None:
+    keyword = data.draw(words())
+    mention = data.draw(variant_of(keyword))
+    text = f"（{mention}）"
+    assert KeywordMatcher([keyword]).find(text) == [Hit(1, 1 + len(mention), 0)]
+
+
+def _random_keyword(rng: random.Random, han: str) -> str:
+    kind = rng.random()
+    latin = "abcdefghijklmnopqrstuvwxyz0123456789"
+    if kind < 0.5:
+        return "".join(rng.choices(han, k=rng.randint(2, 6)))
+    if kind < 0.8:
+        return "".join(rng.choices(latin, k=rng.randint(3, 8)))
+    word = "".join(rng.choices(latin, k=rng.randint(1, 4)))
+    return word + rng.choice(["", " "]) + "".join(rng.choices(han, k=rng.randint(1, 3)))
+
+
+def test_large_keyword_set_against_reference() -> None:
+    rng = random.Random(20251)
+    han = "".join(chr(c) for c in rng.sample(range(0x4E00, 0x9FA6), 150))
+    keywords = [_random_keyword(rng, han) for _ in range(20_000)]
+    matcher = KeywordMatcher(keywords)
+    for _ in range(3):
+        pieces = []
+        for _ in range(400):
+            roll = rng.random()
+            if roll < 0.3:
+                word = rng.choice(keywords)
+                pieces.append(word.upper() if rng.random() < 0.3 else word)
+            elif roll < 0.6:
+                pieces.append("".join(rng.choices(han, k=rng.randint(1, 4))))
+            else:
+                pieces.append(rng.choice(["", " ", "，", "ß", "ﬁ", "…", "a", "5", "İ"]))
+        text = "".join(pieces)
+        expected = reference_find(keywords, text)
+        assert expected  # the text does mention keywords
+        assert matcher.find(text) == expected
