@@ -23,6 +23,7 @@ __all__ = [
     "keyword_sets",
     "latin_words",
     "mixed_words",
+    "near_miss_of",
     "variant_of",
     "words",
 ]
@@ -111,6 +112,24 @@ def variant_of(draw: st.DrawFn, word: str) -> str:
     return "".join(out)
 
 
+_NEAR_MISSES = {"s": "ß", "f": "ﬁ", "i": "İ", "e": "é", "a": "ﬀ"}
+
+
+@st.composite
+def near_miss_of(draw: st.DrawFn, word: str) -> str:
+    """``word`` with one letter swapped for a character whose folding is longer.
+
+    ``as`` becomes ``aß`` (folded ``ass``), ``if`` becomes ``iﬁ``: the keyword
+    then occurs in the folded text but ends or starts inside the folding of
+    one code point, which must not count as a match.
+    """
+    spots = [i for i, ch in enumerate(word) if ch in _NEAR_MISSES]
+    if not spots:
+        return word
+    i = draw(st.sampled_from(spots))
+    return word[:i] + _NEAR_MISSES[word[i]] + word[i + 1 :]
+
+
 def keyword_sets(max_size: int = 8) -> st.SearchStrategy[list[str]]:
     """Lists of keywords (possibly with folded duplicates), never blank."""
     return st.lists(words(), min_size=1, max_size=max_size).flatmap(
@@ -131,7 +150,7 @@ def answers(draw: st.DrawFn, keywords: list[str], max_pieces: int = 12) -> str:
     """
     piece = st.one_of(
         st.sampled_from(keywords).flatmap(variant_of),
-        st.sampled_from(keywords).flatmap(variant_of),
+        st.sampled_from(keywords).flatmap(near_miss_of),
         words(),
         st.sampled_from(_SPECIALS),
     )
