@@ -11,7 +11,9 @@ import shoplink
 from shoplink._catalog import load_rows
 
 
-def catalog_from_rows(rows: list[dict[str, Any]], merchants: tuple[shoplink.Merchant, ...] = ()) -> shoplink.Catalog:
+def catalog_from_rows(
+    rows: list[dict[str, Any]], merchants: tuple[shoplink.Merchant, ...] = ()
+) -> shoplink.Catalog:
     """Build a catalog from row dicts through the real row checks."""
     products, terms, _ = load_rows(
         enumerate(rows, start=1), path="<test>", strict=True, merchants={m.id: m for m in merchants}

@@ -44,9 +44,20 @@ def test_package_is_typed() -> None:
 @pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
 def test_mypy_strict_passes_on_library_and_user_code() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(ROOT / "pyproject.toml"),
-         str(ROOT / "src" / "shoplink"), str(ROOT / "tests" / "typing")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            str(ROOT / "src" / "shoplink"),
+            str(ROOT / "tests" / "typing"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -55,6 +66,9 @@ def test_mypy_strict_passes_on_library_and_user_code() -> None:
 def test_ruff_is_clean() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

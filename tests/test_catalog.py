@@ -150,8 +150,10 @@ def test_duplicate_id_names_first_line(tmp_path: Path) -> None:
 
 
 def test_invalid_utf8_line_is_reported_and_rest_read(tmp_path: Path) -> None:
-    bad = json.dumps(row(id="bad"), ensure_ascii=False).encode("utf-8").replace(
-        "面膜".encode(), b"\xff\xfe"
+    bad = (
+        json.dumps(row(id="bad"), ensure_ascii=False)
+        .encode("utf-8")
+        .replace("面膜".encode(), b"\xff\xfe")
     )
     path = write_jsonl(tmp_path, [row(id="a"), bad, row(id="c")])
     with pytest.raises(CatalogError, match=r":2: not valid UTF-8"):
@@ -177,10 +179,7 @@ def test_csv_invalid_utf8_and_ragged_rows(tmp_path: Path) -> None:
 
 def test_csv_quoted_multiline_cell_keeps_line_numbers(tmp_path: Path) -> None:
     header = "id,merchant,title,url,keywords\n"
-    body = (
-        'a,jd,"line one\nline two",https://item.jd.com/1.html,A\n'
-        "b,jd,B,javascript:x,B\n"
-    )
+    body = 'a,jd,"line one\nline two",https://item.jd.com/1.html,A\nb,jd,B,javascript:x,B\n'
     path = tmp_path / "c.csv"
     path.write_text(header + body, encoding="utf-8")
     catalog = shoplink.load_catalog(path, strict=False)
@@ -191,7 +190,9 @@ def test_csv_quoted_multiline_cell_keeps_line_numbers(tmp_path: Path) -> None:
 def test_csv_header_without_required_columns(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("id,title\n1,x\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"c\.csv:1: header lacks required column\(s\) merchant, url, keywords"):
+    with pytest.raises(
+        CatalogError, match=r"c\.csv:1: header lacks required column\(s\) merchant, url, keywords"
+    ):
         shoplink.load_catalog(path, strict=False)
 
 
@@ -224,7 +225,12 @@ def test_declared_merchant_domains_are_enforced(tmp_path: Path) -> None:
 
 
 def test_hostile_titles_are_data_not_errors(tmp_path: Path) -> None:
-    hostile = ['<script>alert(1)</script>', "[x](javascript:alert(1))", "**bold** `code`", "\u202eevil"]
+    hostile = [
+        "<script>alert(1)</script>",
+        "[x](javascript:alert(1))",
+        "**bold** `code`",
+        "\u202eevil",
+    ]
     path = write_jsonl(tmp_path, [row(id=f"h{i}", title=t) for i, t in enumerate(hostile)])
     assert [p.title for p in shoplink.load_catalog(path)] == hostile
 
@@ -240,7 +246,9 @@ def test_hostile_titles_are_data_not_errors(tmp_path: Path) -> None:
         max_size=12,
     )
 )
-def test_lenient_load_never_loses_a_good_row(tmp_path_factory: pytest.TempPathFactory, rows: list[Any]) -> None:
+def test_lenient_load_never_loses_a_good_row(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[Any]
+) -> None:
     tmp = tmp_path_factory.mktemp("cat")
     materialised: list[Any] = []
     expected: list[str] = []

@@ -25,7 +25,11 @@ CATALOG_ROW = {
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, PYTHONIOENCODING="ascii", LC_ALL="C")
     return subprocess.run(
-        [sys.executable, "-m", "shoplink", *args], input=stdin, capture_output=True, env=env, timeout=120
+        [sys.executable, "-m", "shoplink", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -58,14 +62,28 @@ def test_link_from_file_and_stdin(tmp_path: Path, catalog_file: Path) -> None:
     proc = run("link", str(answer), "--catalog", str(catalog_file))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode() == "Try [CeraVe cream](https://item.jd.com/c1.html) (Sponsored)."
-    proc = run("link", "-", "--catalog", str(catalog_file), "--json", "--label", "none", stdin=b"CeraVe cream")
+    proc = run(
+        "link",
+        "-",
+        "--catalog",
+        str(catalog_file),
+        "--json",
+        "--label",
+        "none",
+        stdin=b"CeraVe cream",
+    )
     data = json.loads(proc.stdout)
     assert data["links"][0]["product_id"] == "c1" and data["links"][0]["label"] is None
 
 
 def test_bad_catalog_row_is_one_line_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps(CATALOG_ROW) + "\n" + json.dumps({**CATALOG_ROW, "id": "c2", "url": "javascript:alert(1)"}) + "\n")
+    path.write_text(
+        json.dumps(CATALOG_ROW)
+        + "\n"
+        + json.dumps({**CATALOG_ROW, "id": "c2", "url": "javascript:alert(1)"})
+        + "\n"
+    )
     proc = run("link", "--catalog", str(path), stdin=b"CeraVe cream")
     assert proc.returncode == 2
     assert proc.stderr.decode() == f"{path}:2: url: URL must be http(s), got javascript:\n"
@@ -96,19 +114,30 @@ def test_empty_and_huge_answers(catalog_file: Path) -> None:
     proc = run("link", "--catalog", str(catalog_file), stdin=big)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count(b"](https://item.jd.com/c1.html)") == 1
-    assert len(proc.stdout) == len(big) + len(" (Sponsored)") + len("[](https://item.jd.com/c1.html)")
+    assert len(proc.stdout) == len(big) + len(" (Sponsored)") + len(
+        "[](https://item.jd.com/c1.html)"
+    )
 
 
 def test_missing_files_are_exit_2(tmp_path: Path, catalog_file: Path) -> None:
     proc = run("link", str(tmp_path / "none.md"), "--catalog", str(catalog_file))
-    assert proc.returncode == 2 and proc.stderr.decode().startswith(f"{tmp_path / 'none.md'}: cannot read")
+    assert proc.returncode == 2 and proc.stderr.decode().startswith(
+        f"{tmp_path / 'none.md'}: cannot read"
+    )
     proc = run("link", "--catalog", str(tmp_path / "none.jsonl"), stdin=b"x")
     assert proc.returncode == 2 and "cannot read file" in proc.stderr.decode()
 
 
-def test_check_lists_every_bad_row(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_check_lists_every_bad_row(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     path = tmp_path / "c.jsonl"
-    rows = [CATALOG_ROW, {**CATALOG_ROW, "id": "c2", "price": "x"}, "not json", {**CATALOG_ROW, "id": "c3"}]
+    rows = [
+        CATALOG_ROW,
+        {**CATALOG_ROW, "id": "c2", "price": "x"},
+        "not json",
+        {**CATALOG_ROW, "id": "c3"},
+    ]
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
     assert main(["check", str(path)]) == 2
     out = capsysbinary.readouterr().out.decode().splitlines()

@@ -12,9 +12,7 @@ changing a word of the answer::
     result.links   # what was linked, where, and why
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from ._catalog import Catalog, RejectedRow, load_catalog
 from ._demo import DemoAnswer, demo_answers, demo_catalog
@@ -32,8 +30,8 @@ from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
 
 try:
-    __version__ = version("shoplink")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = _metadata.version("shoplink")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
 __all__ = [

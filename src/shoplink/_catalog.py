@@ -427,8 +427,11 @@ def jsonl_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] 
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield number, RejectedRow(
-                path, number, "", f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+            yield (
+                number,
+                RejectedRow(
+                    path, number, "", f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+                ),
             )
             continue
         if not line.strip():
@@ -439,16 +442,18 @@ def jsonl_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] 
             yield number, RejectedRow(path, number, exc.field, exc.reason)
             continue
         except json.JSONDecodeError as exc:
-            yield number, RejectedRow(
-                path, number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"
+            yield (
+                number,
+                RejectedRow(path, number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"),
             )
             continue
         except RecursionError:
             yield number, RejectedRow(path, number, "", "invalid JSON: nested too deeply")
             continue
         if not isinstance(value, dict):
-            yield number, RejectedRow(
-                path, number, "", f"expected a JSON object, got {_json_type(value)}"
+            yield (
+                number,
+                RejectedRow(path, number, "", f"expected a JSON object, got {_json_type(value)}"),
             )
             continue
         yield number, value
@@ -495,11 +500,14 @@ def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | 
             yield first, RejectedRow(path, first, "", "not valid UTF-8")
             continue
         if len(cells) != len(header):
-            yield first, RejectedRow(
-                path, first, "", f"has {len(cells)} cells, the header has {len(header)}"
+            yield (
+                first,
+                RejectedRow(
+                    path, first, "", f"has {len(cells)} cells, the header has {len(header)}"
+                ),
             )
             continue
-        yield first, dict(zip(header, cells))
+        yield first, dict(zip(header, cells, strict=True))
 
 
 def _has_surrogate(text: str) -> bool:
@@ -599,9 +607,7 @@ def load_catalog(
     products, terms, rejected = load_rows(
         raw, path=name, strict=strict, merchants={m.id: m for m in merchants}
     )
-    return Catalog.build(
-        products, merchants=merchants, terms=terms, rejected=rejected, source=name
-    )
+    return Catalog.build(products, merchants=merchants, terms=terms, rejected=rejected, source=name)
 
 
 def _check_domains(product: Product, merchant: Merchant | None) -> None:

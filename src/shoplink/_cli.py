@@ -67,8 +67,9 @@ def _read_answer(source: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start]
         raise _BadInput(
-            f"{name}:{line}: answer: not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {column})"
+            f"{name}:{line}: answer: not valid UTF-8 (byte 0x{byte:02x} at column {column})"
         ) from None
 
 
@@ -87,7 +88,9 @@ def _max_links(value: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number or 'none', got {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number or 'none', got {value!r}"
+        ) from None
     if number < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return number
@@ -104,7 +107,9 @@ def _summary(result: LinkResult, catalog: Catalog) -> str:
     for link in result.links:
         merchant = catalog.merchant(link.merchant)
         house = ", house shop" if merchant.house else ""
-        parts.append(f"  ↳ {link.mention} → {link.product_id} @ {merchant.name or merchant.id}{house}")
+        parts.append(
+            f"  ↳ {link.mention} → {link.product_id} @ {merchant.name or merchant.id}{house}"
+        )
     reasons = Counter(skip.reason.value for skip in result.skipped)
     skipped = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
     head = f"{len(result.links)} link(s)" + (f"; not linked: {skipped}" if skipped else "")
@@ -156,7 +161,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(_summary(result, catalog) + "\n\n")
     _out("━━ all sample answers\n")
     for answer, result in results:
-        per = Counter(catalog.merchant(link.merchant).name or link.merchant for link in result.links)
+        per = Counter(
+            catalog.merchant(link.merchant).name or link.merchant for link in result.links
+        )
         shops = ", ".join(f"{name} {n}" for name, n in sorted(per.items())) or "—"
         _out(f"  {answer.id}  {len(result.links)} link(s)  {shops}  · {answer.query}\n")
     if not args.all and not args.id:
@@ -195,10 +202,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
 
     link = sub.add_parser("link", help="link one answer (Markdown) from a file or stdin")
-    link.add_argument("file", nargs="?", default="-", metavar="FILE", help="answer file, or - for stdin")
+    link.add_argument(
+        "file", nargs="?", default="-", metavar="FILE", help="answer file, or - for stdin"
+    )
     link.add_argument("--catalog", help="catalog file (.jsonl or .csv); default: the demo catalog")
     link.add_argument("--query", help="the user's question, for relevance and label language")
-    link.add_argument("--lenient", action="store_true", help="skip bad catalog rows instead of stopping")
+    link.add_argument(
+        "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
+    )
     shared(link)
     link.set_defaults(run=_cmd_link)
 

@@ -9,8 +9,8 @@ used instead.
 from __future__ import annotations
 
 import json
+import sys
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import attrs
@@ -18,6 +18,11 @@ import attrs
 from ._catalog import Catalog, jsonl_rows, load_rows
 from ._exceptions import CatalogError
 from ._model import Merchant
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # pragma: no cover
+    from importlib.abc import Traversable
 
 __all__ = ["DemoAnswer", "demo_answers", "demo_catalog"]
 

@@ -42,7 +42,9 @@ class CatalogError(ShoplinkError, ValueError):
     ``str(error)`` is ``PATH:LINE: field: reason``, the form the CLI prints.
     """
 
-    def __init__(self, reason: str, *, path: str = "<memory>", line: int = 0, field: str = "") -> None:
+    def __init__(
+        self, reason: str, *, path: str = "<memory>", line: int = 0, field: str = ""
+    ) -> None:
         self.path = path
         self.line = line
         self.field = field

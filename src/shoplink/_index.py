@@ -35,7 +35,7 @@ class ProductIndex:
                 owners.append(product)
         self.matcher = KeywordMatcher(keywords)
         by_key: list[dict[str, Product]] = [{} for _ in range(len(self.matcher))]
-        for keyword, product in zip(keywords, owners):
+        for keyword, product in zip(keywords, owners, strict=True):
             key = self.matcher.key_of(keyword)
             assert key is not None
             by_key[key][product.id] = product

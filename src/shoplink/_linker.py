@@ -105,7 +105,9 @@ class Linker:
         if max_links is not None and (
             isinstance(max_links, bool) or not isinstance(max_links, int) or max_links < 0
         ):
-            raise ConfigError(f"max_links must be a non-negative integer or None, got {max_links!r}")
+            raise ConfigError(
+                f"max_links must be a non-negative integer or None, got {max_links!r}"
+            )
         if not isinstance(catalog, Catalog):
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
         self.style = style

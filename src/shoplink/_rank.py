@@ -31,8 +31,39 @@ _CJK_RUN = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
 )
 _STOP = frozenset(
-    "a an and are as at be best by for from good how i in is it its my of on or that the "
-    "this to what which with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "best",
+        "by",
+        "for",
+        "from",
+        "good",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "what",
+        "which",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 
@@ -142,12 +173,18 @@ def choose(
             reasons.add("out_of_stock")
         elif p.product_id in exclude:
             reasons.add("already_linked")
-        elif p.negative_terms and (
-            _mentions(p.negative_terms, query.folded) or _mentions(p.negative_terms, context.folded)
-        ):
-            reasons.add("ambiguous")
-        elif p.context_terms and not (
-            _mentions(p.context_terms, query.folded) or _mentions(p.context_terms, context.folded)
+        elif (
+            p.negative_terms
+            and (
+                _mentions(p.negative_terms, query.folded)
+                or _mentions(p.negative_terms, context.folded)
+            )
+        ) or (
+            p.context_terms
+            and not (
+                _mentions(p.context_terms, query.folded)
+                or _mentions(p.context_terms, context.folded)
+            )
         ):
             reasons.add("ambiguous")
         else:

@@ -49,7 +49,9 @@ class Renderer(Protocol):
         ...
 
 
-def make_environment(templates: TemplateSource = None, *, autoescape: bool = False) -> jinja2.Environment:
+def make_environment(
+    templates: TemplateSource = None, *, autoescape: bool = False
+) -> jinja2.Environment:
     """A Jinja2 environment over the user's templates, then the built-in ones.
 
     Args:
@@ -101,11 +103,15 @@ class InlineMarkdownRenderer:
     def wrap(self, *, url: str, label: str | None, lang: str, title: str) -> LinkMarkup:
         """Render the prefix and suffix around a mention (see ``Renderer``)."""
         try:
-            out = self._template.render(text=_SENTINEL, url=url, label=label, lang=lang, title=title)
+            out = self._template.render(
+                text=_SENTINEL, url=url, label=label, lang=lang, title=title
+            )
         except jinja2.TemplateError as exc:
             raise ConfigError(f"template {self.template_name}: {exc}") from exc
         if out.count(_SENTINEL) != 1:
-            raise ConfigError(f"template {self.template_name} must render {{{{ text }}}} exactly once")
+            raise ConfigError(
+                f"template {self.template_name} must render {{{{ text }}}} exactly once"
+            )
         prefix, suffix = out.split(_SENTINEL)
         if prefix != "[" or not suffix.startswith("]("):
             raise ConfigError(
