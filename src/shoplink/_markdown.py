@@ -91,6 +91,10 @@ def _is_punct(ch: str) -> bool:
     return ch in _ASCII_PUNCT or unicodedata.category(ch).startswith(("P", "S"))
 
 
+def _is_punct_p(ch: str) -> bool:
+    return ch in ">|" or unicodedata.category(ch).startswith(("P", "C"))
+
+
 def _is_ws(ch: str) -> bool:
     return ch in _MD_WHITESPACE
 
@@ -328,6 +332,7 @@ class _BlockScanner:
             ch = text[nsp]
             if ch == ">":
                 self._close_to(matched)
+                self._close_leaf()
                 self.containers.append(_Container("quote"))
                 matched = len(self.containers)
                 started = True
@@ -354,6 +359,7 @@ class _BlockScanner:
                 width = marker_w + spaces
                 pos, col, rem = c_pos, c_col, 0
             self._close_to(matched)
+            self._close_leaf()
             for c in self.containers:
                 c.has_content = True
             self.containers.append(_Container("item", width, blank_start=empty))
@@ -1066,6 +1072,7 @@ class _Unit:
     lines: tuple[tuple[int, int, int], ...]
     result: _InlineResult
     urls: tuple[tuple[int, int], ...]
+    gated: bool
 
 
 _MENTION_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!]")
@@ -1089,11 +1096,18 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         src = stripped
     result = _InlineParser(src, refs).parse()
     urls = []
+    gate_open = False
     for m in _URLISH.finditer(src):
         tok = m.group(0)
         if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
             urls.append((m.start(), m.end()))
-    return _Unit(src, tuple(lines), result, tuple(urls))
+            nxt = src[m.end()] if m.end() < len(src) else " "
+            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
+                gate_open = True
+    # linkify only looks at a block whose whole text passes its pretest; our
+    # link's https:// would open that gate for URL-like text left unlinked
+    gated = bool(urls) and not gate_open
+    return _Unit(src, tuple(lines), result, tuple(urls), gated)
 
 
 class MarkdownLayout:
@@ -1209,7 +1223,7 @@ class MarkdownLayout:
             return Refusal.MARKUP
         src = unit.src
         res = unit.result
-        if res.unsure:
+        if res.unsure or unit.gated:
             return Refusal.MARKUP
         # innermost reason among spans covering the mention (touching counts)
         for a, b, why in res.spans:
@@ -1230,6 +1244,9 @@ class MarkdownLayout:
         for cs, ce in candidates:
             before = src[cs - 1] if cs > 0 else ""
             if before in ("!", "]", "\\"):
+                continue
+            # the label after the link must not touch a URL (linkify would re-scan it)
+            if any(a <= ce and cs <= b for a, b in unit.urls):
                 continue
             if self._same_emphasis(unit, cs, ce, prefix, suffix):
                 return Placement(start + (cs - s), end + (ce - e))

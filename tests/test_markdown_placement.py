@@ -1,0 +1,92 @@
+"""Where a link may go in a Markdown answer: corpus, oracle properties."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shoplink._markdown import Block, MarkdownLayout, Placement, Refusal
+
+from .oracle import bad_link_contexts, insert, same_rendering_with_links
+from .strategies_markdown import WORDS, documents, plain_paragraphs
+
+HREF = "https://shop.test/p/1"
+SUFFIXES = {
+    f"]({HREF})（广告）": "（广告）",
+    f"]({HREF}) (Sponsored)": " (Sponsored)",
+    f"]({HREF})": "",
+}
+
+
+def occurrences(text: str, words: tuple[str, ...] = WORDS) -> list[tuple[int, int]]:
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def check_placement(text: str, start: int, end: int, suffix: str) -> Placement | Refusal:
+    """Place one link; if placed, assert the oracle sees only the new link."""
+    layout = MarkdownLayout.analyze(text)
+    result = layout.place(start, end, "[", suffix)
+    if isinstance(result, Placement):
+        assert result.start <= start and result.end >= end
+        after = insert(text, [(result.start, result.end, "[", suffix)])
+        assert same_rendering_with_links(text, after, {HREF}, {SUFFIXES[suffix]}, 1), (
+            text,
+            after,
+        )
+        found, bad = bad_link_contexts(after, {HREF})
+        assert found == 1 and not bad, (after, bad)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# properties over generated Markdown
+
+_PROPERTY = settings(
+    max_examples=int(os.environ.get("SHOPLINK_MD_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_PROPERTY
+@given(documents(), st.sampled_from(sorted(SUFFIXES)), st.data())
+def test_placements_render_identically(text: str, suffix: str, data: st.DataObject) -> None:
+    spans = occurrences(text)
+    if not spans:
+        return
+    for start, end in data.draw(st.lists(st.sampled_from(spans), max_size=4, unique=True)):
+        check_placement(text, start, end, suffix)
+
+
+@_PROPERTY
+@given(plain_paragraphs(), st.sampled_from(sorted(SUFFIXES)))
+def test_plain_prose_is_linkable(text: str, suffix: str) -> None:
+    for start, end in occurrences(text):
+        result = check_placement(text, start, end, suffix)
+        assert isinstance(result, Placement), (text, text[start:end], result)
+
+
+def test_blocks_cover_the_text() -> None:
+    text = "# 标题\n\n推荐理肤泉\n- 面膜\n\n```\ncode\n```\n| a | b |\n|---|---|\n| c | d |\n"
+    layout = MarkdownLayout.analyze(text)
+    blocks = layout.blocks
+    assert [b.kind for b in blocks] == [
+        "heading",
+        "blank",
+        "paragraph",
+        "paragraph",
+        "blank",
+        "code",
+        "table",
+    ]
+    assert blocks[0].start == 0 and blocks[-1].end == len(text)
+    for a, b in zip(blocks, blocks[1:]):
+        assert a.end <= b.start
+    assert layout.block_at(text.index("理肤泉")) == Block(
+        text.index("推荐"), text.index("- 面膜"), "paragraph"
+    )
+    assert layout.block_at(len(text)) is None
