@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import ClassVar
 
 from markdown_it import MarkdownIt
 
@@ -41,7 +42,9 @@ def _html_escape_attr(s: str) -> str:
     return s.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
-def strip_inserted(html: str, hrefs: set[str], labels: set[str] = frozenset()) -> tuple[str, int]:  # type: ignore[assignment]
+def strip_inserted(
+    html: str, hrefs: set[str], labels: frozenset[str] | set[str] = frozenset()
+) -> tuple[str, int]:
     """Remove the ``<a>`` elements whose href is inserted (keeping their children).
 
     ``labels``: rendered label text that follows an inserted link (``（广告）``),
@@ -70,7 +73,7 @@ def same_rendering_with_links(
     before: str,
     after: str,
     inserted_hrefs: set[str],
-    labels: set[str] = frozenset(),  # type: ignore[assignment]
+    labels: frozenset[str] | set[str] = frozenset(),
     expected_links: int | None = None,
 ) -> bool:
     """True if ``after`` renders as ``before`` plus only the inserted links."""
@@ -81,7 +84,7 @@ def same_rendering_with_links(
 
 
 class _ContextChecker(HTMLParser):
-    _BAD = {"code", "pre", "a"}
+    _BAD: ClassVar[frozenset[str]] = frozenset({"code", "pre", "a"})
 
     def __init__(self, hrefs: set[str]) -> None:
         super().__init__(convert_charrefs=True)

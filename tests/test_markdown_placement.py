@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +43,57 @@ def check_placement(text: str, start: int, end: int, suffix: str) -> Placement |
         found, bad = bad_link_contexts(after, {HREF})
         assert found == 1 and not bad, (after, bad)
     return result
+
+
+# ---------------------------------------------------------------------------
+# data-driven corpus: tests/data/markdown_cases/*.txt
+
+CASES_DIR = Path(__file__).parent / "data" / "markdown_cases"
+_HEADER = re.compile(r"^=== (.+?) \| (\w+)$")
+
+
+def load_cases() -> list[tuple[str, str, str]]:
+    """(name, expect, marked markdown) from every corpus file."""
+    cases = []
+    for path in sorted(CASES_DIR.glob("*.txt")):
+        current: list[str] | None = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = _HEADER.match(line)
+            if m:
+                current = []
+                cases.append((f"{path.stem}/{m.group(1)}", m.group(2), current))
+            elif current is not None:
+                current.append(line)
+            # lines before the first header are comments
+    out = []
+    for name, expect, lines in cases:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        out.append((name, expect, "\n".join(lines) + "\n"))
+    return out
+
+
+CASES = load_cases()
+
+
+@pytest.mark.parametrize(("expect", "marked"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_corpus(expect: str, marked: str) -> None:
+    start = marked.index("⟦")
+    end = marked.index("⟧") - 1
+    text = marked.replace("⟦", "").replace("⟧", "")
+    suffix = f"]({HREF})（广告）"
+    result = check_placement(text, start, end, suffix)
+    if expect == "place":
+        assert result == Placement(start, end)
+    elif expect == "wrap":
+        assert isinstance(result, Placement)
+        assert (result.start, result.end) != (start, end)
+    else:
+        assert result is Refusal(expect)
+
+
+def test_corpus_is_loaded() -> None:
+    assert len(CASES) >= 60
 
 
 # ---------------------------------------------------------------------------
@@ -84,7 +138,7 @@ def test_blocks_cover_the_text() -> None:
         "table",
     ]
     assert blocks[0].start == 0 and blocks[-1].end == len(text)
-    for a, b in zip(blocks, blocks[1:]):
+    for a, b in itertools.pairwise(blocks):
         assert a.end <= b.start
     assert layout.block_at(text.index("理肤泉")) == Block(
         text.index("推荐"), text.index("- 面膜"), "paragraph"
