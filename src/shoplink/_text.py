@@ -13,17 +13,19 @@ character on each side, while scripts written without spaces between words
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain
+from typing import overload
 
 import attrs
 
 __all__ = [
     "Folded",
+    "OffsetMap",
     "fold",
     "fold_char",
     "fold_text",
@@ -96,7 +98,74 @@ def fold_text(text: str) -> str:
     return text.translate(_TABLE)
 
 
-def origin_map(text: str) -> array[int]:
+class _ExpanderTable(dict[int, "str | None"]):
+    """``str.translate`` table keeping only code points that fold to several.
+
+    ``None`` deletes a code point, so translating a text leaves just its
+    expanding code points: a C-speed way to learn which ones occur.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, code: int) -> str | None:
+        kept = None if len(_TABLE[code]) == 1 else chr(code)
+        if len(self) < _FoldTable._LIMIT:
+            self[code] = kept
+        return kept
+
+
+_EXPANDERS = _ExpanderTable()
+
+
+@lru_cache(maxsize=256)
+def _any_of(chars: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, sorted(chars))))
+
+
+@attrs.frozen
+class OffsetMap(Sequence[int]):
+    """Folded position to original index, stored by its exceptions only.
+
+    Most code points fold to exactly one; only the few that fold to several
+    (``ß``, ``…``, ``ﬁ``, ``İ``) are recorded, and ``map[i]`` is computed
+    from them with one bisect. Behaves as an immutable sequence of ints as
+    long as the folded text.
+
+    Attributes:
+        size: the length of the folded text.
+        starts: folded start of each expanding code point, ascending.
+        ends: folded end (exclusive) of each expanding code point.
+        sources: original index of each expanding code point.
+    """
+
+    size: int
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    sources: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[int, ...]: ...
+    def __getitem__(self, index: int | slice) -> int | tuple[int, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self.size)))
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError("offset map index out of range")
+        k = bisect_right(self.starts, index) - 1
+        if k < 0:
+            return index
+        if index < self.ends[k]:
+            return self.sources[k]
+        return self.sources[k] + 1 + index - self.ends[k]
+
+
+def origin_map(text: str) -> OffsetMap:
     """Map each folded position of ``text`` back to its original code point.
 
     Always builds the map; :func:`fold` calls it only when folding changed
@@ -106,8 +175,8 @@ def origin_map(text: str) -> array[int]:
         text: the original string (not the folded one).
 
     Returns:
-        An ``array('q')`` as long as ``fold_text(text)`` whose item ``i`` is
-        the index in ``text`` of the code point that produced folded
+        An :class:`OffsetMap` as long as ``fold_text(text)`` whose item ``i``
+        is the index in ``text`` of the code point that produced folded
         position ``i``.
 
     Raises:
@@ -115,10 +184,23 @@ def origin_map(text: str) -> array[int]:
     """
     if not isinstance(text, str):
         raise TypeError(f"expected str, got {type(text).__name__}")
-    # Index i repeated len(fold(text[i])) times, built by C-level iterators:
-    # the per-character work never runs as Python bytecode.
-    lengths = map(len, map(_TABLE.__getitem__, map(ord, text)))
-    return array("q", chain.from_iterable(map(repeat, range(len(text)), lengths)))
+    # Two C-level passes find the (usually few) expanding code points; the
+    # Python loop below runs once per expansion, not once per character.
+    expanders = frozenset(text.translate(_EXPANDERS))
+    starts: list[int] = []
+    ends: list[int] = []
+    sources: list[int] = []
+    extra = 0
+    if expanders:
+        for match in _any_of(expanders).finditer(text):
+            source = match.start()
+            start = source + extra
+            length = len(_TABLE[ord(match.group())])
+            starts.append(start)
+            ends.append(start + length)
+            sources.append(source)
+            extra += length - 1
+    return OffsetMap(len(text) + extra, tuple(starts), tuple(ends), tuple(sources))
 
 
 @attrs.frozen
@@ -130,11 +212,10 @@ class Folded:
         origin: ``None`` if folding kept every length (folded index equals
             original index), else a sequence whose item ``i`` is the index in
             the original text of the code point that produced ``text[i]``.
-            Treat it as read-only; it is left out of the hash.
     """
 
     text: str
-    origin: Sequence[int] | None = attrs.field(default=None, hash=False)
+    origin: OffsetMap | None = None
 
     def to_original(self, start: int, end: int) -> tuple[int, int] | None:
         """Map the folded span ``[start, end)`` to the original text.
@@ -146,9 +227,14 @@ class Folded:
         Returns:
             The original ``(start, end)``, or ``None`` if the span starts or
             ends inside the folded form of one original code point.
+
+        Raises:
+            IndexError: if the span lies outside the folded text.
         """
         origin = self.origin
         if origin is None:
+            if not 0 <= start < end <= len(self.text):
+                raise IndexError(f"span [{start}, {end}) outside the folded text")
             return start, end
         first = origin[start]
         last = origin[end - 1]
