@@ -12,8 +12,14 @@ How :meth:`KeywordMatcher.find` works:
    ones included. ``iter_long()`` is not used: it misses matches (keywords
    ``小米手机壳`` and ``手机`` on ``小米手机`` give nothing) and cannot be fed
    chunk by chunk.
+
+   pyahocorasick finds a node's child by a linear scan of its children, so
+   its cost per character grows with the fan-out of the trie (the root has
+   one child per distinct first character of the keywords: thousands for a
+   Chinese catalog).
 3. Each occurrence is kept only if it covers whole original code points and
-   passes the word-boundary check at each end (:func:`is_candidate` rules).
+   passes the word-boundary check at each end (see :class:`KeywordMatcher`);
+   only the two neighbouring original characters are looked at.
 4. :func:`select_leftmost_longest` picks the final hits from the sorted
    candidates; a streaming matcher can reuse it unchanged.
 """
