@@ -64,8 +64,9 @@ def test_mypy_strict_passes_on_library_and_user_code() -> None:
 
 @pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
 def test_ruff_is_clean() -> None:
+    targets = [d for d in ("src", "tests", "benchmarks") if (ROOT / d).is_dir()]
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
+        [sys.executable, "-m", "ruff", "check", *targets],
         capture_output=True,
         text=True,
         timeout=300,
