@@ -304,3 +304,35 @@ def test_removing_links_gives_back_the_answer(answer: str, query: str | None) ->
         assert link.wrap_start <= link.start < link.end <= link.wrap_end
     ids = [lk.product_id for lk in result.links]
     assert len(ids) == len(set(ids))
+
+
+def test_a_name_links_once_and_an_item_once_across_shops() -> None:
+    catalog = catalog_from_rows(
+        [
+            product_row("a1", ["面膜"], title="修护面膜 A"),
+            product_row("a2", ["面膜"], title="修护面膜 B"),
+            product_row("p1", ["iPhone 16"], gtin="2000000000017"),
+            product_row("p2", ["iPhone 16"], gtin="2000000000017", merchant="taobao",
+                        url="https://item.taobao.com/item.htm?id=2"),
+        ]
+    )
+    answer = "面膜一周两次。iPhone 16 很好。\n\n另一种面膜也行，iPhone 16 仍然推荐。"
+    result = shoplink.Linker(catalog).link(answer)
+    assert [(lk.mention, lk.product_id) for lk in result.links] == [("面膜", "a1"), ("iPhone 16", "p1")]
+    assert [(s.mention, s.reason, s.detail) for s in result.skipped] == [
+        ("面膜", SkipReason.ALREADY_LINKED, "this name is already linked"),
+        ("iPhone 16", SkipReason.ALREADY_LINKED, "this name is already linked"),
+    ]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=12), st.sampled_from(WORDS)),
+        max_size=20,
+    ).map("".join)
+)
+def test_any_text_round_trips(answer: str) -> None:
+    result = shoplink.Linker(small_catalog(), max_links=None).link(answer)
+    assert result.strip() == answer
+    assert result.original == answer

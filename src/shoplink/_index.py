@@ -45,6 +45,15 @@ class ProductIndex:
         self._profiles: list[tuple[RelevanceProfile, ...]] = [
             tuple(p.profile() for p in group) for group in self._products
         ]
+        # The same item sold by several shops (same barcode) is one item: an
+        # answer links it once, whichever shop wins.
+        by_gtin: dict[str, list[str]] = {}
+        for product in catalog.products:
+            if product.gtin:
+                by_gtin.setdefault(product.gtin, []).append(product.id)
+        self._same_item: dict[str, tuple[str, ...]] = {
+            pid: tuple(sorted(ids)) for ids in by_gtin.values() for pid in ids
+        }
 
     def find(self, text: str) -> list[Hit]:
         """Leftmost-longest keyword occurrences in ``text`` (see ``KeywordMatcher``)."""
@@ -57,6 +66,10 @@ class ProductIndex:
     def products(self, key: int) -> Sequence[Product]:
         """The products that have the keyword ``key``, by product id."""
         return self._products[key]
+
+    def same_item(self, product_id: str) -> tuple[str, ...]:
+        """Ids of every product that is the same item as ``product_id`` (itself included)."""
+        return self._same_item.get(product_id, (product_id,))
 
     def profiles(self, key: int) -> Sequence[RelevanceProfile]:
         """The ranking views of ``products(key)``, in the same order."""

@@ -214,7 +214,8 @@ class _Run:
         self.links: list[Link] = []
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
-        self.linked: set[str] = set()
+        self.linked: set[str] = set()  # product ids linked, or the same item as one linked
+        self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._shapes: dict[tuple[str | None, str], LinkMarkup] = {}
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._last_wrap_end = -1
@@ -277,6 +278,10 @@ class _Run:
         where = self.layout.place(hit.start, hit.end, shape.prefix, shape.suffix)
         if isinstance(where, Refusal):
             return SkipReason(where.value), ""
+        if hit.key in self.linked_keys:
+            # A name links once per answer: a second "面膜" linking to another
+            # mask would read as two recommendations the answer never made.
+            return SkipReason.ALREADY_LINKED, "this name is already linked"
         if linker.max_links is not None and len(self.links) >= linker.max_links:
             return SkipReason.CAPPED, f"max_links={linker.max_links}"
         decision = choose(
@@ -303,7 +308,8 @@ class _Run:
             # checked alone, together they could re-pair emphasis.
             return SkipReason.MARKUP, "too close to the previous link"
         self._last_wrap_end = final.end
-        self.linked.add(product.id)
+        self.linked.update(self.snap.index.same_item(product.id))
+        self.linked_keys.add(hit.key)
         self.insertions.append(Insertion(final.start, markup.prefix))
         self.insertions.append(Insertion(final.end, markup.suffix))
         self.links.append(
