@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shoplink import _markdown
 from shoplink._markdown import Block, MarkdownLayout, Placement, Refusal
 
 from .oracle import bad_link_contexts, insert, same_rendering_with_links
@@ -83,6 +84,8 @@ def test_corpus(expect: str, marked: str) -> None:
     text = marked.replace("⟦", "").replace("⟧", "")
     suffix = f"]({HREF})（广告）"
     result = check_placement(text, start, end, suffix)
+    structural = MarkdownLayout.analyze(text).refusal(start, end)
+    assert structural is None or structural is result
     if expect == "place":
         assert result == Placement(start, end)
     elif expect == "wrap":
@@ -144,3 +147,57 @@ def test_blocks_cover_the_text() -> None:
         text.index("推荐"), text.index("- 面膜"), "paragraph"
     )
     assert layout.block_at(len(text)) is None
+
+
+# ---------------------------------------------------------------------------
+# cost: place() must not re-parse the paragraph per call
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    original = _markdown._InlineParser.parse
+
+    def counting(self: _markdown._InlineParser) -> _markdown._InlineResult:
+        calls.append(len(self.src))
+        return original(self)
+
+    monkeypatch.setattr(_markdown._InlineParser, "parse", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["CeraVe cream is fine. ", "**CeraVe cream** is fine. ", "推荐**CeraVe cream**，很好。"],
+)
+def test_place_parses_each_paragraph_once(monkeypatch: pytest.MonkeyPatch, unit: str) -> None:
+    text = unit * 300
+    layout = MarkdownLayout.analyze(text)
+    calls = _count_parses(monkeypatch)
+    spans = occurrences(text, ("CeraVe cream",))
+    for suffix in SUFFIXES:
+        for start, end in spans:
+            assert isinstance(layout.place(start, end, "[", suffix), Placement)
+            assert layout.refusal(start, end) is None
+    assert len(calls) == 1
+
+
+def test_refusal_is_structural_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "用 `理肤泉` 洗脸，[理肤泉](https://a.test/) 和 **理肤泉** 都好\n"
+    layout = MarkdownLayout.analyze(text)
+    spans = occurrences(text, ("理肤泉",))
+    assert [layout.refusal(s, e) for s, e in spans] == [Refusal.IN_CODE, Refusal.IN_LINK, None]
+    assert [layout.place(s, e, "[", f"]({HREF})") for s, e in spans][:2] == [
+        Refusal.IN_CODE,
+        Refusal.IN_LINK,
+    ]
+
+
+def test_many_delimiters_refuse_only_what_needs_the_full_check() -> None:
+    text = "**CeraVe cream** and serum. " * 2000
+    layout = MarkdownLayout.analyze(text)
+    bold = text.index("CeraVe cream")
+    plain = text.index("serum")
+    assert layout.place(bold, bold + len("CeraVe cream"), "[", f"]({HREF})") is Refusal.MARKUP
+    assert check_placement(text, plain, plain + len("serum"), f"]({HREF})") == Placement(
+        plain, plain + len("serum")
+    )

@@ -650,6 +650,24 @@ class _Delim:
     open: bool
     close: bool
     end: int = -1
+    run: int = -1  # start of the delimiter run this delimiter belongs to
+    run_len: int = 0
+
+
+def _flank(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
+    """(can open, can close) for a delimiter run between ``last`` and ``nxt``."""
+    last_p, next_p = _is_punct(last), _is_punct(nxt)
+    last_w, next_w = _is_ws(last), _is_ws(nxt)
+    left = not (next_w or (next_p and not (last_w or last_p)))
+    right = not (last_w or (last_p and not (next_w or next_p)))
+    can_split = marker != "_"
+    can_open = left and (can_split or not right or last_p)
+    can_close = right and (can_split or not left or next_p)
+    return can_open, can_close
+
+
+# (pos, marker, length, token, can open, can close, run start, run length)
+_RawDelim = tuple[int, str, int, int, bool, bool, int, int]
 
 
 def _process_delimiters(delims: list[_Delim]) -> None:
@@ -714,6 +732,9 @@ class _InlineResult:
     atoms: list[tuple[int, int]]
     pairs: set[tuple[int, int]]
     links: list[tuple[int, int, int]]  # (open bracket, label end, link end)
+    # the top-level delimiters before pairing, and their pairs
+    top_delims: tuple[_RawDelim, ...] = ()
+    top_pairs: frozenset[tuple[int, int]] = frozenset()
     unsure: bool = False  # a bare URL holds delimiter chars: linkify may eat them
 
 
@@ -732,11 +753,15 @@ class _InlineParser:
         top: list[_Delim] = []
         self.scopes.append(top)
         self._tokenize(0, len(self.src), top, link_level=0)
+        self.res.top_delims = tuple(
+            (d.pos, d.marker, d.length, d.token, d.open, d.close, d.run, d.run_len) for d in top
+        )
         for scope in self.scopes:
             _process_delimiters(scope)
             for d in scope:
                 if d.end >= 0:
                     self.res.pairs.add((d.pos, scope[d.end].pos))
+        self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
         return self.res
 
     def _scan_delims(self, start: int, maximum: int, can_split: bool) -> tuple[bool, bool, int]:
@@ -748,12 +773,7 @@ class _InlineParser:
             pos += 1
         count = pos - start
         nxt = src[pos] if pos < maximum else " "
-        last_p, next_p = _is_punct(last), _is_punct(nxt)
-        last_w, next_w = _is_ws(last), _is_ws(nxt)
-        left = not (next_w or (next_p and not (last_w or last_p)))
-        right = not (last_w or (last_p and not (next_w or next_p)))
-        can_open = left and (can_split or not right or last_p)
-        can_close = right and (can_split or not left or next_p)
+        can_open, can_close = _flank(marker, last, nxt)
         return can_open, can_close, count
 
     def _tokenize(self, pos: int, maximum: int, scope: list[_Delim], link_level: int) -> None:
@@ -774,7 +794,18 @@ class _InlineParser:
                     self.token += 1
                 for i in range(count):
                     self.token += 1
-                    scope.append(_Delim(pos + i, ch, count, self.token, can_open, can_close))
+                    scope.append(
+                        _Delim(
+                            pos + i,
+                            ch,
+                            count,
+                            self.token,
+                            can_open,
+                            can_close,
+                            run=pos,
+                            run_len=count,
+                        )
+                    )
                 self.token += 1
                 gap = False
                 pos += count
@@ -789,7 +820,9 @@ class _InlineParser:
                 p = pos + count % 2
                 for _ in range(count // 2):
                     self.token += 1
-                    scope.append(_Delim(p, "~", 0, self.token, can_open, can_close))
+                    scope.append(
+                        _Delim(p, "~", 0, self.token, can_open, can_close, run=pos, run_len=count)
+                    )
                     p += 2
                 self.token += 1
                 gap = False
@@ -823,14 +856,16 @@ class _InlineParser:
                     run += 1
                 res.atoms.append((pos, run))
                 return run
-            res.spans.append((pos, end, Refusal.IN_CODE))
+            if link_level == 0:
+                res.spans.append((pos, end, Refusal.IN_CODE))
             return end
         if ch == "[":
             link = self._link(pos, maximum, check_only=False)
             if link is None:
                 return None
             label_end, end = link
-            res.spans.append((pos, end, Refusal.IN_LINK))
+            if link_level == 0:
+                res.spans.append((pos, end, Refusal.IN_LINK))
             res.links.append((pos, label_end, end))
             inner: list[_Delim] = []
             self.scopes.append(inner)
@@ -842,17 +877,20 @@ class _InlineParser:
             if pos + 1 < maximum and src[pos + 1] == "[":
                 img = self._link(pos + 1, maximum, check_only=True, image=True)
                 if img is not None:
-                    res.spans.append((pos, img[1], Refusal.IN_LINK))
+                    if link_level == 0:
+                        res.spans.append((pos, img[1], Refusal.IN_LINK))
                     return img[1]
             return None
         if ch == "<":
             m = _AUTOLINK.match(src, pos, maximum)
             if m:
-                res.spans.append((pos, m.end(), Refusal.IN_LINK))
+                if link_level == 0:
+                    res.spans.append((pos, m.end(), Refusal.IN_LINK))
                 return m.end()
             m = _HTML_INLINE.match(src, pos, maximum)
             if m:
-                res.spans.append((pos, m.end(), Refusal.IN_HTML))
+                if link_level == 0:
+                    res.spans.append((pos, m.end(), Refusal.IN_HTML))
                 return m.end()
             return None
         if ch == "&":
@@ -1063,20 +1101,71 @@ def _link_title(src: str, pos: int, maximum: int) -> int:
     return -1
 
 
-@attrs.frozen
+_MENTION_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!]")
+# unescaped characters a label must not hold (escaped ASCII punctuation is fine)
+_LABEL_FORBIDDEN = frozenset("[]`<>*_~&|!:@/.\\")
+# characters that still act inside code spans and raw HTML, escaped or not: a
+# label holding one could close a code span or tag opened before the mention
+_LABEL_CLOSERS = frozenset("`>\"'-?]")
+_DESTINATION = re.compile(r"\]\(((?:[^\s()<>|\\`\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~])+)\)")
+# the full emphasis re-check is linear in the delimiters of the unit; above
+# this many delimiters, mentions that would need it are refused (``MARKUP``)
+_MAX_DELIMITERS = 3000
+# the full re-parse (labels holding code/HTML closers) is linear in the unit
+_MAX_REPARSE = 20_000
+
+# (start, end, prefix, suffix) of one insertion, in unit (src) offsets
+_Wrap = tuple[int, int, str, str]
+
+
+@attrs.define
 class _Unit:
     """One inline unit (paragraph or table cell) prepared for placement."""
 
     src: str
-    # per line: (doc offset, src offset, length)
+    # per line: (doc offset, src offset, length), and the doc offsets alone
     lines: tuple[tuple[int, int, int], ...]
+    line_docs: list[int]
     result: _InlineResult
     urls: tuple[tuple[int, int], ...]
+    url_starts: list[int]
     gated: bool
+    # refusing spans sorted by start: (start, end, list order, reason)
+    spans: list[tuple[int, int, int, Refusal]]
+    span_starts: list[int]
+    span_max_end: list[int]  # running maximum of the ends
+    atoms: list[tuple[int, int]]
+    atom_starts: list[int]
+    has_closables: bool  # holds a backtick or '<' (see _LABEL_CLOSERS)
+    emphasis_cache: dict[tuple[int, int, str, str, str], bool] = attrs.Factory(dict)
 
+    def to_src(self, start: int, end: int) -> tuple[int, int]:
+        """Doc offsets -> src offsets, or (-1, -1) if not within one line."""
+        i = bisect.bisect_right(self.line_docs, start) - 1
+        if i >= 0:
+            doc, off, n = self.lines[i]
+            if doc <= start and end <= doc + n:
+                return off + start - doc, off + end - doc
+        return -1, -1
 
-_MENTION_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!]")
-_LABEL_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!:@/.]")
+    def span_reason(self, s: int, e: int) -> Refusal | None:
+        """The first-listed refusing span overlapping ``src[s:e]``."""
+        i = bisect.bisect_left(self.span_starts, e) - 1
+        best: tuple[int, Refusal] | None = None
+        while i >= 0 and self.span_max_end[i] > s:
+            _a, b, order, why = self.spans[i]
+            if b > s and (best is None or order < best[0]):
+                best = (order, why)
+            i -= 1
+        return None if best is None else best[1]
+
+    def touches_url(self, s: int, e: int) -> bool:
+        i = bisect.bisect_right(self.url_starts, e) - 1
+        return i >= 0 and self.urls[i][1] >= s
+
+    def splits_atom(self, p: int) -> bool:
+        i = bisect.bisect_right(self.atom_starts, p) - 1
+        return i >= 0 and self.atoms[i][0] < p < self.atoms[i][1]
 
 
 def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
@@ -1107,7 +1196,48 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
     gated = bool(urls) and not gate_open
-    return _Unit(src, tuple(lines), result, tuple(urls), gated)
+    spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(result.spans))
+    max_end = []
+    top = -1
+    for _a, b, _i, _w in spans:
+        top = max(top, b)
+        max_end.append(top)
+    atoms = sorted(result.atoms)
+    return _Unit(
+        src=src,
+        lines=tuple(lines),
+        line_docs=[d for d, _s, _n in lines],
+        result=result,
+        urls=tuple(urls),
+        url_starts=[a for a, _b in urls],
+        gated=gated,
+        spans=spans,
+        span_starts=[a for a, _b, _i, _w in spans],
+        span_max_end=max_end,
+        atoms=atoms,
+        atom_starts=[a for a, _b in atoms],
+        has_closables="`" in src or "<" in src,
+    )
+
+
+def _label_of(suffix: str) -> str | None:
+    """The label after the destination of a valid suffix, or None if invalid."""
+    m = _DESTINATION.match(suffix)
+    if m is None:
+        return None
+    label = suffix[m.end() :]
+    i = 0
+    while i < len(label):
+        ch = label[i]
+        if ch == "\\":
+            if i + 1 < len(label) and label[i + 1] in _ASCII_PUNCT:
+                i += 2
+                continue
+            return None
+        if ch in _LABEL_FORBIDDEN or ch in "\n\r" or ord(ch) < 0x20:
+            return None
+        i += 1
+    return label
 
 
 class MarkdownLayout:
@@ -1115,7 +1245,8 @@ class MarkdownLayout:
 
     Build with ``MarkdownLayout.analyze(text)``; ask ``place`` per mention.
     Inline analysis is done lazily for the blocks ``place`` is asked about
-    and cached.
+    and cached, so each ``place`` call costs about the same however long the
+    paragraph is.
     """
 
     def __init__(self, text: str, infos: list[_LeafInfo], refs: set[str]) -> None:
@@ -1124,6 +1255,7 @@ class MarkdownLayout:
         self._refs = refs
         self._starts = [i.block.start for i in infos]
         self._units: dict[tuple[int, int], _Unit] = {}
+        self._seg_index: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
         self._blocks = tuple(i.block for i in infos)
 
     @classmethod
@@ -1159,18 +1291,8 @@ class MarkdownLayout:
         info = self._info_at(pos)
         return None if info is None else info.block
 
-    def place(self, start: int, end: int, prefix: str, suffix: str) -> Placement | Refusal:
-        """Decide whether ``text[start:end]`` can be wrapped as ``prefix`` m ``suffix``.
-
-        Args:
-            start, end: the mention's offsets in the text.
-            prefix: inserted before (starts with ``[``).
-            suffix: inserted after (starts with ``](``; destination percent-encoded).
-
-        Returns:
-            A ``Placement`` (possibly wider than the mention, to wrap a whole
-            emphasis), or the ``Refusal`` saying why not.
-        """
+    def _locate(self, start: int, end: int) -> tuple[_LeafInfo, _Unit | None] | Refusal:
+        """The block and inline unit holding ``text[start:end]``, or why there is none."""
         text = self._text
         if not (0 <= start < end <= len(text)) or "\r" in text or "\x00" in text:
             return Refusal.NOT_TEXT
@@ -1181,74 +1303,142 @@ class MarkdownLayout:
             return info.refusal
         if info.unsure:
             return Refusal.MARKUP
-        if not self._affixes_ok(prefix, suffix):
-            return Refusal.MARKUP
-        for ui, segs in enumerate(info.units):
-            seg = next((s for s in segs if s.start <= start and end <= s.end), None)
-            if seg is None:
-                continue
+        index = self._seg_index.get(info.block.start)
+        if index is None:
+            entries = sorted(
+                (sg.start, sg.end, ui) for ui, segs in enumerate(info.units) for sg in segs
+            )
+            index = ([a for a, _b, _u in entries], entries)
+            self._seg_index[info.block.start] = index
+        starts, entries = index
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0 and end <= entries[i][1]:
+            ui = entries[i][2]
             key = (info.block.start, ui)
             unit = self._units.get(key)
             if unit is None:
-                unit = _build_unit(text, segs, self._refs)
+                unit = _build_unit(text, info.units[ui], self._refs)
                 self._units[key] = unit
-            return self._place_in_unit(unit, start, end, prefix, suffix)
-        for segs in info.units:
-            if any(sg.start < end and start < sg.end for sg in segs):
+            return info, unit
+        # partly in a unit (e.g. across table cells) or in none (a delimiter row)
+        j = bisect.bisect_left(starts, end)
+        for k in range(max(0, i), j):
+            a, b, _u = entries[k]
+            if a < end and start < b:
                 return Refusal.MARKUP
         return Refusal.NOT_TEXT
 
-    @staticmethod
-    def _affixes_ok(prefix: str, suffix: str) -> bool:
-        if not prefix.startswith("[") or _MENTION_FORBIDDEN.search(prefix[1:]):
-            return False
-        m = re.match(r"\]\(([^\s()<>|\\]+)\)", suffix)
-        if m is None:
-            return False
-        label = suffix[m.end() :]
-        return not _LABEL_FORBIDDEN.search(label) and "\n" not in label
-
-    def _place_in_unit(
-        self, unit: _Unit, start: int, end: int, prefix: str, suffix: str
-    ) -> Placement | Refusal:
-        text = self._text
-        mention = text[start:end]
-        # doc -> src offset
-        s = e = -1
-        for doc, off, n in unit.lines:
-            if doc <= start and end <= doc + n:
-                s, e = off + start - doc, off + end - doc
-                break
+    def _structural(self, unit: _Unit, start: int, end: int) -> tuple[int, int] | Refusal:
+        """Src offsets of the mention, or the refusal that holds whatever the link."""
+        s, e = unit.to_src(start, end)
         if s < 0:
             return Refusal.MARKUP
-        src = unit.src
         res = unit.result
         if res.unsure or unit.gated:
             return Refusal.MARKUP
-        # innermost reason among spans covering the mention (touching counts)
-        for a, b, why in res.spans:
-            if a < e and s < b:
-                return why
-        for a, b in unit.urls:
-            if a <= e and s <= b:
-                return Refusal.IN_URL
+        why = unit.span_reason(s, e)
+        if why is not None:
+            return why
+        if unit.touches_url(s, e):
+            return Refusal.IN_URL
+        mention = self._text[start:end]
         if _MENTION_FORBIDDEN.search(mention) or mention != mention.strip():
             return Refusal.MARKUP
-        for a, b in res.atoms:
-            if a < s < b or a < e < b:
-                return Refusal.MARKUP
+        if unit.splits_atom(s) or unit.splits_atom(e):
+            return Refusal.MARKUP
+        return s, e
+
+    def refusal(self, start: int, end: int) -> Refusal | None:
+        """Why ``text[start:end]`` can never take a link, or None if it might.
+
+        The structural part of ``place`` only (code, links, URLs, HTML,
+        headings, markup inside the mention), without the emphasis check:
+        cheap, for reporting mentions that will not be linked anyway.  If
+        this returns a refusal, ``place`` returns the same one.
+        """
+        where = self._locate(start, end)
+        if isinstance(where, Refusal):
+            return where
+        _info, unit = where
+        assert unit is not None
+        found = self._structural(unit, start, end)
+        return found if isinstance(found, Refusal) else None
+
+    def place(
+        self,
+        start: int,
+        end: int,
+        prefix: str,
+        suffix: str,
+        accepted: Sequence[tuple[Placement, str, str]] = (),
+    ) -> Placement | Refusal:
+        """Decide whether ``text[start:end]`` can be wrapped as ``prefix`` m ``suffix``.
+
+        Args:
+            start, end: the mention's offsets in the text.
+            prefix: inserted before (starts with ``[``).
+            suffix: inserted after (starts with ``](``; destination percent-encoded).
+            accepted: links already placed in this answer, as
+                ``(placement, prefix, suffix)``; the new link is checked
+                together with them (those in other blocks do not matter).
+
+        Returns:
+            A ``Placement`` (possibly wider than the mention, to wrap a whole
+            emphasis), or the ``Refusal`` saying why not.
+        """
+        where = self._locate(start, end)
+        if isinstance(where, Refusal):
+            return where
+        info, unit = where
+        assert unit is not None
+        found = self._structural(unit, start, end)
+        if isinstance(found, Refusal):
+            return found
+        s, e = found
+        label = _label_of(suffix)
+        if label is None or not prefix.startswith("[") or _MENTION_FORBIDDEN.search(prefix[1:]):
+            return Refusal.MARKUP
+        others: list[_Wrap] = []
+        for pl, pre, suf in accepted:
+            if not (info.block.start <= pl.start < info.block.end):
+                continue
+            a, b = unit.to_src(pl.start, pl.end)
+            if a < 0:
+                continue
+            others.append((a, b, pre, suf))
+        others.sort()
+        src = unit.src
+        closers = unit.has_closables and any(c in _LABEL_CLOSERS for c in label)
         candidates = [(s, e)]
         widened = self._widen(unit, s, e)
         if widened is not None:
             candidates.append(widened)
         for cs, ce in candidates:
-            before = src[cs - 1] if cs > 0 else ""
+            if any(a < ce and cs < b for a, b, _p, _s in others):
+                continue  # overlaps a link already placed
+            before = next((suf[-1] for _a, b, _p, suf in others if b == cs), None)
+            if before is None:
+                before = src[cs - 1] if cs > 0 else ""
             if before in ("!", "]", "\\"):
                 continue
             # the label after the link must not touch a URL (linkify would re-scan it)
-            if any(a <= ce and cs <= b for a, b in unit.urls):
+            if unit.touches_url(cs, ce):
                 continue
-            if self._same_emphasis(unit, cs, ce, prefix, suffix):
+            wraps = sorted([*others, (cs, ce, prefix, suffix)])
+            if closers:
+                ok = len(src) <= _MAX_REPARSE and self._same_inline(unit, wraps)
+            elif (
+                (cs, ce) == (s, e)
+                and (cs == 0 or src[cs - 1] not in "*_~")
+                and (ce >= len(src) or src[ce] not in "*_~")
+            ):
+                # The mention holds no delimiter and no delimiter run touches
+                # the insertion, so no run's flanking changes and the pairing
+                # stays as it was (with ``others``).
+                ok = True
+            else:
+                ok = self._emphasis_kept(unit, wraps, not others)
+            if ok:
                 return Placement(start + (cs - s), end + (ce - e))
         return Refusal.MARKUP
 
@@ -1280,37 +1470,106 @@ class MarkdownLayout:
             return None
         return a, b
 
-    def _same_emphasis(self, unit: _Unit, cs: int, ce: int, prefix: str, suffix: str) -> bool:
-        src = unit.src
-        new = src[:cs] + prefix + src[cs:ce] + suffix + src[ce:]
-        lp, ls = len(prefix), len(suffix)
-        parser = _InlineParser(new, self._refs)
-        res = parser.parse()
-        # the new link must be exactly ours
-        if (cs, ce + lp, ce + lp + suffix.index(")") + 1) not in res.links:
+    @staticmethod
+    def _emphasis_kept(unit: _Unit, wraps: list[_Wrap], cacheable: bool) -> bool:
+        """Whether the top-level emphasis pairs survive inserting ``wraps``.
+
+        Re-runs only the delimiter algorithm (not the inline parse), with the
+        flanking of the runs that touch an insertion recomputed and the
+        delimiters inside a link moved to the link's own scope.  Other
+        constructs cannot change: prefix, destination and label are checked
+        to open nothing.
+        """
+        delims = unit.result.top_delims
+        if len(delims) > _MAX_DELIMITERS:
             return False
+        src = unit.src
+        key = (0, 0, "", "", "")
+        if cacheable:
+            cs, ce, pre, suf = wraps[0]
+            key = (cs, ce, pre[0], pre[-1], suf[-1])
+            cached = unit.emphasis_cache.get(key)
+            if cached is not None:
+                return cached
+        starts = [w[0] for w in wraps]
+        at_start = {w[0]: w for w in wraps}
+        at_end = {w[1]: w for w in wraps}
+        scopes: dict[int, list[_Delim]] = {}
+        n = len(src)
+        for pos, marker, length, token, op, cl, run, run_len in delims:
+            i = bisect.bisect_right(starts, pos) - 1
+            inside = i >= 0 and pos < wraps[i][1]
+            rend = run + run_len
+            if inside:
+                w = wraps[i]
+                if run == w[0] or rend == w[1]:
+                    last = w[2][-1] if run == w[0] else src[run - 1]
+                    nxt = " " if rend == w[1] else src[rend]
+                    op, cl = _flank(marker, last, nxt)
+            elif run in at_end or rend in at_start:
+                last = at_end[run][3][-1] if run in at_end else (src[run - 1] if run else " ")
+                nxt = src[rend] if rend < n else " "
+                if rend in at_start:
+                    nxt = at_start[rend][2][0]
+                op, cl = _flank(marker, last, nxt)
+            scopes.setdefault(i if inside else -1, []).append(
+                _Delim(pos, marker, length, token, op, cl)
+            )
+        pairs: set[tuple[int, int]] = set()
+        for scope in scopes.values():
+            _process_delimiters(scope)
+            pairs.update((d.pos, scope[d.end].pos) for d in scope if d.end >= 0)
+        ok = pairs == unit.result.top_pairs
+        if cacheable:
+            unit.emphasis_cache[key] = ok
+        return ok
+
+    def _same_inline(self, unit: _Unit, wraps: list[_Wrap]) -> bool:
+        """Re-parse the unit with ``wraps`` inserted; True if only they changed it."""
+        src = unit.src
+        parts: list[str] = []
+        # (new offset where an insertion starts, its length), in order
+        inserted: list[tuple[int, int]] = []
+        pos = 0
+        shift = 0
+        ours: list[tuple[int, int, int]] = []
+        for cs, ce, pre, suf in wraps:
+            parts.append(src[pos:cs])
+            inserted.append((cs + shift, len(pre)))
+            parts.append(pre)
+            shift += len(pre)
+            parts.append(src[cs:ce])
+            inserted.append((ce + shift, len(suf)))
+            ours.append((cs + shift - len(pre), ce + shift, ce + shift + suf.index(")") + 1))
+            parts.append(suf)
+            shift += len(suf)
+            pos = ce
+        parts.append(src[pos:])
+        new = "".join(parts)
+        res = _InlineParser(new, self._refs).parse()
+        # the new links must be exactly ours
+        if any(link not in res.links for link in ours):
+            return False
+        ins_starts = [a for a, _n in inserted]
+        before_total = [0]
+        for _a, ln in inserted:
+            before_total.append(before_total[-1] + ln)
 
         def back(p: int) -> int:
-            if p < cs:
-                return p
-            if p < cs + lp:
+            i = bisect.bisect_right(ins_starts, p) - 1
+            if i >= 0 and p < inserted[i][0] + inserted[i][1]:
                 return -1
-            if p < ce + lp:
-                return p - lp
-            if p < ce + lp + ls:
-                return -1
-            return p - lp - ls
+            return p - before_total[i + 1]
 
         mapped = {(back(a), back(b)) for a, b in res.pairs}
-        if any(a < 0 or b < 0 for a, b in mapped):
+        if any(a < 0 or b < 0 for a, b in mapped) or mapped != unit.result.pairs:
             return False
-        if mapped != unit.result.pairs:
-            return False
-        # no other construct may change: compare spans outside the insertion
+        # no other construct may change: compare spans outside the insertions
+        our_starts = {o[0] for o in ours}
         before = {(a, b, w) for a, b, w in unit.result.spans}
         after = set()
         for a, b, w in res.spans:
-            if a == cs and w is Refusal.IN_LINK:
+            if a in our_starts and w is Refusal.IN_LINK:
                 continue
             ma, mb = back(a), back(b - 1)
             if ma < 0 or mb < 0:
