@@ -201,3 +201,42 @@ def test_many_delimiters_refuse_only_what_needs_the_full_check() -> None:
     assert check_placement(text, plain, plain + len("serum"), f"]({HREF})") == Placement(
         plain, plain + len("serum")
     )
+
+
+# ---------------------------------------------------------------------------
+# hostile input: no recursion proportional to the input, no crash
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 10000 + "CeraVe cream",
+        "[" * 10000 + "CeraVe cream" + "]" * 10000,
+        "[a" * 5000 + "CeraVe cream]",
+        "![" * 5000 + "CeraVe cream",
+        "*" * 5000 + "CeraVe cream",
+        "> " * 2000 + "CeraVe cream",
+        "- " * 2000 + "CeraVe cream",
+        "`" * 10000 + "CeraVe cream",
+        "x " + "` ``" * 2500 + "CeraVe cream",
+        "<" * 10000 + "CeraVe cream",
+        "x " + "<a " * 3000 + "CeraVe cream",
+        "x " + "<!--" * 2500 + "CeraVe cream >",
+        "http://" * 1500 + " CeraVe cream",
+        "a" * 20000 + " CeraVe cream",
+        "理肤泉" * 5000 + " CeraVe cream",
+    ],
+    ids=lambda t: repr(t[:12]),
+)
+def test_hostile_nesting_does_not_crash(text: str) -> None:
+    for start, end in occurrences(text, ("CeraVe cream",)):
+        result = check_placement(text, start, end, f"]({HREF})")
+        assert isinstance(result, (Placement, Refusal))
+
+
+@pytest.mark.parametrize("depth", [3, 7, 9, 10, 12])
+def test_deep_containers_follow_markdown_it(depth: int) -> None:
+    for opener in ("> ", "- ", "> - "):
+        text = opener * depth + "CeraVe cream\n"
+        start = text.index("CeraVe")
+        check_placement(text, start, start + len("CeraVe cream"), f"]({HREF})")

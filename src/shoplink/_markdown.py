@@ -102,6 +102,10 @@ def _is_ws(ch: str) -> bool:
 # --------------------------------------------------------------------------
 # block-level regexes
 
+# markdown-it's maxNesting is 20; stay clear of it
+_MAX_BLOCK_LEVEL = 16
+_MAX_INLINE_DEPTH = 16
+
 _ATX = re.compile(r"#{1,6}(?=[ \t]|$)")
 _FENCE = re.compile(r"(`{3,})[^`]*$|(~{3,}).*$")
 _THEMATIC = re.compile(r"(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
@@ -229,6 +233,8 @@ class _BlockScanner:
         self.leaf: _Leaf | None = None
         self.out: list[_LeafInfo] = []
         self.refs: set[str] = set()
+        self.content_upto = 0  # containers[:content_upto] all have content
+        self._thematic_cache: dict[tuple[int, str], int] = {}
 
     # cursor helpers: (pos, col, rem) where rem columns of the tab before pos remain
     def _first_nonspace(self, pos: int, col: int, rem: int, eol: int) -> tuple[int, int, int]:
@@ -343,7 +349,7 @@ class _BlockScanner:
             m = _LIST_MARKER.match(text, nsp, eol)
             if m is None or (m.end() < eol and text[m.end()] not in " \t"):
                 break
-            if _THEMATIC.match(text, nsp, eol):
+            if self._thematic(nsp, eol):
                 break
             a_pos, a_col, a_rem = m.end(), ncol + (m.end() - nsp), 0
             c_pos, c_col, spaces = self._first_nonspace(a_pos, a_col, a_rem, eol)
@@ -360,8 +366,7 @@ class _BlockScanner:
                 pos, col, rem = c_pos, c_col, 0
             self._close_to(matched)
             self._close_leaf()
-            for c in self.containers:
-                c.has_content = True
+            self._mark_content()
             self.containers.append(_Container("item", width, blank_start=empty))
             matched = len(self.containers)
             started = True
@@ -389,8 +394,7 @@ class _BlockScanner:
             self._close_leaf()
             self._emit(_LeafInfo(Block(ls, next_ls, "blank"), (), Refusal.NOT_TEXT, False))
             return
-        for c in self.containers:
-            c.has_content = True
+        self._mark_content()
         if ind >= 4:
             if leaf is not None and leaf.kind == "paragraph":
                 leaf.lines.append(line)
@@ -439,7 +443,7 @@ class _BlockScanner:
                 return
             self.leaf = None
             leaf = None
-        if ch in "*-_" and _THEMATIC.match(text, nsp, eol):
+        if ch in "*-_" and self._thematic(nsp, eol):
             self._close_leaf()
             self._emit(_LeafInfo(Block(ls, next_ls, "thematic_break"), (), Refusal.NOT_TEXT, False))
             return
@@ -468,7 +472,7 @@ class _BlockScanner:
             return True
         if ch == "#" and _ATX.match(text, nsp, eol):
             return True
-        if ch in "*-_" and _THEMATIC.match(text, nsp, eol):
+        if ch in "*-_" and self._thematic(nsp, eol):
             return True
         if ch == "<":
             return any(s.match(text, nsp, eol) and i for s, _e, i in _HTML_BLOCKS)
@@ -534,10 +538,35 @@ class _BlockScanner:
             return 0
         return len(self._cells(line))
 
+    def _thematic(self, nsp: int, eol: int) -> bool:
+        """``_THEMATIC.match(text, nsp, eol)``, in time independent of nesting."""
+        ch = self.text[nsp]
+        if ch not in "*-_":
+            return False
+        # the rest of the line must be only the marker, spaces and tabs
+        key = (eol, ch)
+        last = self._thematic_cache.get(key)
+        if last is None:
+            text = self.text
+            last = eol - 1
+            while last >= 0 and text[last] in (ch, " ", "\t"):
+                last -= 1
+            self._thematic_cache = {key: last}
+        if last >= nsp:
+            return False
+        return _THEMATIC.match(self.text, nsp, eol) is not None
+
+    def _mark_content(self) -> None:
+        """Mark every open container as having content (each only once)."""
+        for c in self.containers[self.content_upto :]:
+            c.has_content = True
+        self.content_upto = len(self.containers)
+
     def _close_to(self, depth: int) -> None:
         if depth < len(self.containers):
             self._close_leaf()
             del self.containers[depth:]
+            self.content_upto = min(self.content_upto, depth)
 
     def _emit(self, info: _LeafInfo) -> None:
         self.out.append(info)
@@ -575,6 +604,11 @@ class _BlockScanner:
         leaf, self.leaf = self.leaf, None
         if leaf is None or not leaf.lines:
             return
+        # markdown-it drops blocks nested maxNesting (20) levels deep: a quote
+        # is one level, a list item two
+        level = sum(1 if c.kind == "quote" else 2 for c in self.containers)
+        if level >= _MAX_BLOCK_LEVEL:
+            leaf.unsure = True
         kind = leaf.kind
         if kind == "paragraph":
             leaf = self._take_definitions(leaf)
@@ -632,12 +666,19 @@ _AUTOLINK = re.compile(
 _ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _SCHEME_BEFORE = re.compile(r"(?:^|[^a-zA-Z0-9.+-])([a-zA-Z][a-zA-Z0-9.+-]*)$")
 # Conservative approximations of what linkify-it turns into links.
+# The e-mail and domain alternatives only start where their first character
+# class starts (a match starting later in such a run implies one starting at
+# its beginning), which keeps the scan linear on long words.
 _URLISH = re.compile(
-    r"(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^\s<>]*"
+    r"(?:(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^\s<>]*"
     r"|mailto:[^\s<>]*"
-    r"|[\w.+-]*@[\w-]+(?:\.[\w-]+)+"
-    r"|[\w-]+(?:\.[\w-]+)*\.[a-zA-Z\w]{2,}(?::\d+)?(?:[/?#][^\s<>]*)?"
+    r"|(?<![\w.+-])[\w.+-]*@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w-])[\w-]+(?:\.[\w-]+)*\.[a-zA-Z\w]{2,}(?::\d+)?(?:[/?#][^\s<>]*)?"
 )
+# after a match, what linkify might still take as the same address
+_URL_REST = re.compile(r"[\w.+@:/?#-]*")
+_URL_TAIL = re.compile(r"[^\s<>]*")
+_BACKTICK_RUN = re.compile(r"`+")
 _URL_TLDISH = re.compile(r"\.[^\W\d_]{2,}")
 
 
@@ -738,6 +779,10 @@ class _InlineResult:
     unsure: bool = False  # a bare URL holds delimiter chars: linkify may eat them
 
 
+class _TooDeep(Exception):
+    """Link labels nested too deep to follow markdown-it exactly."""
+
+
 class _InlineParser:
     """Enough of markdown-it's inline parser to know spans and emphasis pairs."""
 
@@ -748,11 +793,20 @@ class _InlineParser:
         self.res = _InlineResult([], [], set(), [])
         self.scopes: list[list[_Delim]] = []
         self._skip_cache: dict[tuple[int, int], int] = {}
+        self._depth = 0  # nesting of link label scans
+        self._last_close = src.rfind("]")
+        self._last_runs: dict[int, int] | None = None  # backtick run length -> last start
+        self._url_end = -1  # end of the last bare URL span
 
     def parse(self) -> _InlineResult:
         top: list[_Delim] = []
         self.scopes.append(top)
-        self._tokenize(0, len(self.src), top, link_level=0)
+        try:
+            self._tokenize(0, len(self.src), top, link_level=0)
+        except _TooDeep:
+            # markdown-it gives up on deep nesting in its own way; refuse the unit
+            self.res.unsure = True
+            return self.res
         self.res.top_delims = tuple(
             (d.pos, d.marker, d.length, d.token, d.open, d.close, d.run, d.run_len) for d in top
         )
@@ -902,39 +956,61 @@ class _InlineParser:
         if ch == ":" and link_level == 0 and src.startswith("//", pos + 1):
             lo = max(0, pos - 40)
             sm = _SCHEME_BEFORE.search(src[lo:pos])
-            if sm:
-                m = re.compile(r"[^\s<>]*").match(src, pos, maximum)
+            if sm and pos >= self._url_end:
+                m = _URL_TAIL.match(src, pos, maximum)
                 assert m is not None
                 # the exact end is linkify-it's business; mark the span unsure
                 res.spans.append((lo + sm.start(1), m.end(), Refusal.IN_URL))
+                self._url_end = m.end()
                 if any(c in "*_~" for c in src[pos : m.end()]):
                     res.unsure = True
                 return None
         return None
 
     def _code_span(self, pos: int, maximum: int) -> int:
+        """End of the code span opened at ``pos``, or -1 (markdown-it's backtick rule)."""
         src = self.src
         run = pos
         while run < maximum and src[run] == "`":
             run += 1
         n = run - pos
-        search = run
+        if self._last_runs is None:
+            last_runs: dict[int, int] = {}
+            for m in _BACKTICK_RUN.finditer(src):
+                last_runs[m.end() - m.start()] = m.start()
+            self._last_runs = last_runs
+        # no run of this length later: no closer (keeps unclosed runs linear)
+        if self._last_runs.get(n, -1) < run:
+            return -1
+        match_end = run
         while True:
-            i = src.find("`" * n, search, maximum)
+            i = src.find("`", match_end, maximum)
             if i < 0:
                 return -1
-            j = i + n
-            while j < maximum and src[j] == "`":
-                j += 1
-            if j - i == n:
-                return j
-            search = j
+            match_end = i + 1
+            while match_end < len(src) and src[match_end] == "`":
+                match_end += 1
+            if match_end > maximum:
+                return -1
+            if match_end - i == n:
+                return match_end
 
     def _skip_token(self, pos: int, maximum: int) -> int:
         key = (pos, maximum)
         cached = self._skip_cache.get(key)
         if cached is not None:
             return cached
+        if self._depth >= _MAX_INLINE_DEPTH:
+            raise _TooDeep
+        self._depth += 1
+        try:
+            new = self._skip_token_uncached(pos, maximum)
+        finally:
+            self._depth -= 1
+        self._skip_cache[key] = new
+        return new
+
+    def _skip_token_uncached(self, pos: int, maximum: int) -> int:
         src = self.src
         ch = src[pos]
         new = pos + 1
@@ -966,11 +1042,12 @@ class _InlineParser:
                 new = m.end()
         elif ch == "~" or ch == "*" or ch == "_":
             new = pos + 1
-        self._skip_cache[key] = new
         return new
 
     def _label_end(self, start: int, maximum: int, disable_nested: bool) -> int:
         src = self.src
+        if self._last_close <= start:
+            return -1  # no ']' anywhere after: no label (keeps '[[[[' linear)
         pos = start + 1
         level = 1
         while pos < maximum:
@@ -1186,10 +1263,18 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     result = _InlineParser(src, refs).parse()
     urls = []
     gate_open = False
-    for m in _URLISH.finditer(src):
+    pos = 0
+    while True:
+        found = _URLISH.search(src, pos)
+        if found is None:
+            break
+        m = found
+        rest = _URL_REST.match(src, m.end())
+        assert rest is not None
+        pos = rest.end()
         tok = m.group(0)
         if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
-            urls.append((m.start(), m.end()))
+            urls.append((m.start(), rest.end()))
             nxt = src[m.end()] if m.end() < len(src) else " "
             if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
                 gate_open = True
