@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from shoplink import _markdown
 from shoplink._markdown import Block, MarkdownLayout, Placement, Refusal
+from shoplink._urls import href_of, markdown_destination, markdown_text
 
-from .oracle import bad_link_contexts, insert, same_rendering_with_links
+from .oracle import bad_link_contexts, insert, render, same_rendering_with_links
 from .strategies_markdown import WORDS, documents, plain_paragraphs
 
 HREF = "https://shop.test/p/1"
@@ -240,3 +241,83 @@ def test_deep_containers_follow_markdown_it(depth: int) -> None:
         text = opener * depth + "CeraVe cream\n"
         start = text.index("CeraVe")
         check_placement(text, start, start + len("CeraVe cream"), f"]({HREF})")
+
+
+# ---------------------------------------------------------------------------
+# what the linker renders: escaped labels and entity-escaped destinations
+
+
+def _placed_html(text: str, mention: str, suffix: str) -> tuple[Placement | Refusal, str]:
+    start = text.index(mention)
+    layout = MarkdownLayout.analyze(text)
+    result = layout.place(start, start + len(mention), "[", suffix)
+    if not isinstance(result, Placement):
+        return result, ""
+    return result, render(insert(text, [(result.start, result.end, "[", suffix)]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["推荐 CeraVe cream 很好\n", "**CeraVe cream** 很好\n", "| a |\n|---|\n| CeraVe cream |\n"],
+)
+def test_escaped_label_renders_literally(text: str) -> None:
+    href = "https://item.jd.com/c1.html"
+    label = "(Ad *[x](y)*)"
+    suffix = f"]({href}) {markdown_text(label)}"
+    assert suffix == "](https://item.jd.com/c1.html) \\(Ad \\*\\[x\\]\\(y\\)\\*\\)"
+    result, html = _placed_html(text, "CeraVe cream", suffix)
+    assert isinstance(result, Placement)
+    assert f"</a> {label}" in html
+    after = insert(text, [(result.start, result.end, "[", suffix)])
+    assert same_rendering_with_links(text, after, {href}, {" " + label}, 1)
+
+
+@pytest.mark.parametrize("label", [" (Ad *x*)", " [x]", " a_b", " <b>", " x\\", " x`"])
+def test_raw_special_label_is_refused(label: str) -> None:
+    result, _ = _placed_html("推荐 CeraVe cream 很好\n", "CeraVe cream", f"]({HREF}){label}")
+    assert result is Refusal.MARKUP
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "expect"),
+    [
+        # an escaped backtick still closes a code span opened before the mention
+        ("a ` 理肤泉 b\n", " (`x`)", Refusal.MARKUP),
+        ("a 理肤泉 b `\n", " (`x`)", "place"),
+        ("a 理肤泉 b\n", " (`x` >)", "place"),
+        # an escaped '>' still closes a raw HTML tag opened before the mention
+        ("a <a b=理肤泉\n", ">", Refusal.MARKUP),
+        ("a <b>x</b> 理肤泉\n", ">", "place"),
+    ],
+)
+def test_label_closers_are_checked(text: str, label: str, expect: object) -> None:
+    suffix = f"]({HREF}){markdown_text(label)}"
+    result, _ = _placed_html(text, "理肤泉", suffix)
+    if expect == "place":
+        assert isinstance(result, Placement)
+        after = insert(text, [(result.start, result.end, "[", suffix)])
+        rendered = label.replace(">", "&gt;")
+        assert same_rendering_with_links(text, after, {HREF}, {rendered}, 1), render(after)
+    else:
+        assert result is expect
+
+
+def test_entity_escaped_destination() -> None:
+    url = "https://item.jd.com/x?a=1&amp;b=2&copy=3"
+    dest = markdown_destination(url)
+    assert "\\&amp;" in dest and "\\&copy" not in dest
+    suffix = f"]({dest})（广告）"
+    text = "推荐理肤泉面膜\n"
+    result, html = _placed_html(text, "理肤泉", suffix)
+    assert isinstance(result, Placement)
+    assert f'href="{url.replace("&", "&amp;")}"' in html
+    after = insert(text, [(result.start, result.end, "[", suffix)])
+    assert same_rendering_with_links(text, after, {href_of(url)}, {"（广告）"}, 1)
+
+
+@pytest.mark.parametrize(
+    "dest", ["https://a.test/x\\y", "https://a.test/x\\", "https://a.test/(x)"]
+)
+def test_bad_destination_is_refused(dest: str) -> None:
+    result, _ = _placed_html("推荐理肤泉面膜\n", "理肤泉", f"]({dest})")
+    assert result is Refusal.MARKUP
