@@ -14,6 +14,7 @@ changing a word of the answer::
 
 import importlib.metadata as _metadata
 
+from ._audit import AuditReport, QAPair, audit, load_qa
 from ._catalog import Catalog, RejectedRow, load_catalog
 from ._demo import DemoAnswer, demo_answers, demo_catalog
 from ._exceptions import (
@@ -23,9 +24,11 @@ from ._exceptions import (
     NotSupportedError,
     ShoplinkError,
 )
+from ._gates import Gate, GateTrip, default_gates
 from ._labels import LABEL_PRESETS
-from ._linker import DEFAULT_MAX_LINKS, Linker
+from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
+from ._rank import POLICY_VERSION
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
 
@@ -36,8 +39,11 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
 
 __all__ = [
     "DEFAULT_MAX_LINKS",
+    "DEFAULT_MIN_GAP",
     "LABEL_PRESETS",
+    "POLICY_VERSION",
     "AnswerError",
+    "AuditReport",
     "Availability",
     "Candidate",
     "Catalog",
@@ -45,6 +51,8 @@ __all__ = [
     "CommercialTerms",
     "ConfigError",
     "DemoAnswer",
+    "Gate",
+    "GateTrip",
     "InlineMarkdownRenderer",
     "Insertion",
     "Link",
@@ -54,13 +62,17 @@ __all__ = [
     "Merchant",
     "NotSupportedError",
     "Product",
+    "QAPair",
     "RejectedRow",
     "RelevanceProfile",
     "Renderer",
     "ShoplinkError",
     "Skip",
     "SkipReason",
+    "audit",
+    "default_gates",
     "demo_answers",
     "demo_catalog",
     "load_catalog",
+    "load_qa",
 ]

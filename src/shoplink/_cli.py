@@ -3,6 +3,7 @@
     shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--json]
     shoplink demo [--id ID | --all] [--json]
     shoplink check CATALOG
+    shoplink audit [QA.jsonl] [--catalog PATH] [--json]
 
 Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
 one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ._audit import QAPair, audit, load_qa
 from ._catalog import Catalog, load_catalog
 from ._demo import demo_answers, demo_catalog
 from ._exceptions import ShoplinkError
@@ -179,6 +181,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if catalog.rejected else EXIT_OK
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    if args.file is None:
+        pairs = [QAPair(a.id, a.query, a.answer) for a in demo_answers()]
+    else:
+        pairs = load_qa(args.file)
+    catalog = _catalog(args.catalog, args.lenient)
+    linker = Linker(catalog, label=args.label, max_links=args.max_links)
+    report = audit(linker, pairs)
+    if args.json:
+        _out(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _out(report.render())
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoplink",
@@ -223,6 +240,23 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a catalog file and list every bad row")
     check.add_argument("catalog", metavar="CATALOG")
     check.set_defaults(run=_cmd_check)
+
+    review = sub.add_parser(
+        "audit", help="link a set of question/answer pairs and report links, skips and shares"
+    )
+    review.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        metavar="QA.jsonl",
+        help='JSON Lines of {"id", "query", "answer"}; default: the demo answers',
+    )
+    review.add_argument("--catalog", help="catalog file; default: the demo catalog")
+    review.add_argument(
+        "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
+    )
+    shared(review)
+    review.set_defaults(run=_cmd_audit)
     return parser
 
 

@@ -15,12 +15,14 @@ snapshot it started with and never sees half of each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from ._catalog import Catalog
 from ._exceptions import AnswerError, ConfigError, NotSupportedError
+from ._gates import Gate, GateSet, GateTrip, default_gates
 from ._index import ProductIndex
 from ._labels import (
     count_scripts,
@@ -31,7 +33,7 @@ from ._labels import (
 )
 from ._markdown import MarkdownLayout, Placement, Refusal
 from ._matcher import Hit
-from ._rank import POLICY_VERSION, Choice, Evidence, choose
+from ._rank import POLICY_VERSION, Choice, Evidence, choose, sentence_span
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer, TemplateSource
 from ._result import (
     Candidate,
@@ -44,12 +46,30 @@ from ._result import (
 )
 from ._urls import href_of
 
-__all__ = ["DEFAULT_MAX_LINKS", "Linker"]
+__all__ = ["DEFAULT_MAX_LINKS", "DEFAULT_MIN_GAP", "GatesOption", "Linker"]
 
 #: Default cap on links per answer.  A recommendation answer typically names
 #: three to five products; beyond five, links stop helping a reader choose
 #: and start to make the answer read like an advertisement.
 DEFAULT_MAX_LINKS = 5
+
+#: Default minimum distance, in characters of the answer, from the end of
+#: one linked mention to the start of the next.  Ten characters is about one
+#: short Chinese clause or two English words: links closer than that read as
+#: a strip of ads (a table header "| iPhone 16 | 小米15 |", a list "A、B、C")
+#: and are hard to tell apart or tap on a phone.
+DEFAULT_MIN_GAP = 10
+
+#: What ``Linker(gates=...)`` accepts: gates, or paths to term files, or None.
+GatesOption = Iterable["Gate | str | os.PathLike[str]"] | None
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+_DEFAULT_GATES = _Default()
 
 STYLES = ("inline", "card", "reference")
 FORMATS = ("markdown", "html")
@@ -78,6 +98,13 @@ class Linker:
             text, or None to leave it to the front end.
         max_links: at most this many links per answer (default 5); None for
             no cap.
+        min_gap: at least this many characters between two links
+            (default 10; 0 for none).
+        gates: topics beside which no link goes.  Default: the built-in
+            ``default_gates()`` (medical, self-harm, minors, refusals).  Pass
+            ``Gate`` objects and/or paths of term files to use instead (add
+            ``*shoplink.default_gates()`` to keep the built-in ones); None or
+            ``()`` turns gating off.
         templates: a folder or Jinja loader with templates overriding the
             built-in ones.
 
@@ -95,6 +122,8 @@ class Linker:
         label: str | None = "auto",
         max_links: int | None = DEFAULT_MAX_LINKS,
         templates: TemplateSource = None,
+        min_gap: int = DEFAULT_MIN_GAP,
+        gates: GatesOption | _Default = _DEFAULT_GATES,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
@@ -108,14 +137,23 @@ class Linker:
             raise ConfigError(
                 f"max_links must be a non-negative integer or None, got {max_links!r}"
             )
+        if isinstance(min_gap, bool) or not isinstance(min_gap, int) or min_gap < 0:
+            raise ConfigError(f"min_gap must be a non-negative integer, got {min_gap!r}")
         if not isinstance(catalog, Catalog):
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
+        self.min_gap = min_gap
+        self._gates = GateSet(_gate_list(gates))
         self.style = style
         self.format = format
         self.label = validate_label(label)
         self.max_links = max_links
         self._renderer: Renderer = InlineMarkdownRenderer(templates)
         self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
+
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        """The gates in force (empty when gating is off)."""
+        return self._gates.gates
 
     @property
     def catalog(self) -> Catalog:
@@ -161,6 +199,26 @@ class Linker:
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
+
+
+def _gate_list(gates: GatesOption | _Default) -> list[Gate]:
+    if isinstance(gates, _Default):
+        return list(default_gates())
+    if gates is None:
+        return []
+    if isinstance(gates, (str, os.PathLike, Gate)):
+        gates = [gates]
+    out: list[Gate] = []
+    for item in gates:
+        if isinstance(item, Gate):
+            out.append(item)
+        elif isinstance(item, (str, os.PathLike)):
+            out.append(Gate.from_file(item))
+        else:
+            raise ConfigError(
+                f"gates must hold Gate objects or term-file paths, got {type(item).__name__}"
+            )
+    return out
 
 
 def _as_text(value: object, what: str) -> str:
@@ -218,7 +276,13 @@ class _Run:
         self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._shapes: dict[tuple[str | None, str], LinkMarkup] = {}
         self._contexts: dict[tuple[int, int], Evidence] = {}
+        self._sentences: dict[tuple[int, int], Evidence] = {}
         self._last_wrap_end = -1
+        gates = linker._gates
+        self.query_trip: GateTrip | None = gates.check_query(query) if gates else None
+        self.answer_trips: list[GateTrip] = (
+            gates.check_answer(text) if gates and self.query_trip is None else []
+        )
 
     def execute(self, hits: Sequence[Hit]) -> LinkResult:
         for hit in hits:
@@ -254,21 +318,43 @@ class _Run:
             self._shapes[key] = shape
         return shape
 
-    def _context(self, hit: Hit) -> Evidence:
+    def _block_span(self, hit: Hit) -> tuple[int, int]:
         block = self.layout.block_at(hit.start)
         if block is not None:
-            span = (block.start, block.end)
-        else:
-            span = (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
+            return (block.start, block.end)
+        return (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
+
+    def _context(self, hit: Hit) -> tuple[Evidence, Evidence]:
+        """Evidence from the mention's block and from its sentence in that block."""
+        span = self._block_span(hit)
         evidence = self._contexts.get(span)
         if evidence is None:
             evidence = Evidence.of(self.text[span[0] : span[1]])
             self._contexts[span] = evidence
-        return evidence
+        sspan = sentence_span(self.text, span, hit.start, hit.end)
+        sentence = self._sentences.get(sspan)
+        if sentence is None:
+            sentence = Evidence.of(self.text[sspan[0] : sspan[1]])
+            self._sentences[sspan] = sentence
+        return evidence, sentence
+
+    def _gated(self, hit: Hit) -> GateTrip | None:
+        if self.query_trip is not None:
+            return self.query_trip
+        if self.answer_trips:
+            block_end = self._block_span(hit)[1]
+            for trip in self.answer_trips:  # earliest first
+                if trip.end <= block_end:
+                    return trip
+                break
+        return None
 
     def _one(self, hit: Hit) -> tuple[SkipReason, str] | None:
         """Link one hit, or say why not."""
         text, linker, catalog = self.text, self.linker, self.snap.catalog
+        trip = self._gated(hit)
+        if trip is not None:
+            return SkipReason.GATED, trip.describe()
         lang = self.query_lang or self.languages.at(hit.end)
         label = resolve_label(linker.label, lang)
         # Where may markup go?  Asked first with the shape of the markup
@@ -284,14 +370,22 @@ class _Run:
             return SkipReason.ALREADY_LINKED, "this name is already linked"
         if linker.max_links is not None and len(self.links) >= linker.max_links:
             return SkipReason.CAPPED, f"max_links={linker.max_links}"
+        block, sentence = self._context(hit)
         decision = choose(
             self.snap.index.profiles(hit.key),
             query=self.query,
-            context=self._context(hit),
+            context=block,
+            sentence=sentence,
+            keyword=self.snap.index.keyword(hit.key),
             exclude=frozenset(self.linked),
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
+        if self.links and hit.start - self.links[-1].end < linker.min_gap:
+            return SkipReason.TOO_CLOSE, (
+                f"{hit.start - self.links[-1].end} characters after the previous link, "
+                f"min_gap={linker.min_gap}"
+            )
         product = catalog[decision.product_id]
         try:
             markup = linker._renderer.wrap(

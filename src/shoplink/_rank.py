@@ -1,19 +1,39 @@
 """Choosing a product for a mention, by relevance and nothing else.
 
 The functions here receive ``RelevanceProfile`` values: product text and
-stock state.  They cannot see prices, commissions or merchants, because those
-are not on the type.  Ties go to the smallest product id.
+stock state.  They cannot see prices, commissions, merchants or which shop
+is the operator's own, because those are not on the type.  Ties go to the
+smallest product id.
 
-Text is compared as bags of features: folded Latin words, and for Chinese
-(which has no spaces) overlapping character bigrams plus single characters of
-one-character runs.  Bigrams need no dictionary and catch 敏感 / 修护 / 美白
-in titles and descriptions.
+How a candidate is scored (policy ``relevance-2``; ``docs/safety.md`` has
+the measurement that chose it):
+
+* Text becomes a bag of features: folded Latin words, and for Chinese
+  (written without spaces) overlapping character bigrams, plus the single
+  character of a one-character run.  Bigrams need no dictionary and catch
+  敏感 / 修护 / 美白 in titles and descriptions; on the labelled set in
+  ``tests/data/relevance`` they did as well as a jieba segmentation, which
+  would add a 20 MB dependency and a second of start-up.
+* A clause that is negated (不是机械键盘, 不适合泥地越野, "not for mud",
+  先别用美白产品) contributes nothing: shop descriptions say what a product is
+  *not* for, and answers say what to avoid.
+* Evidence is weighted by where it is: the user's query most, then the
+  sentence that holds the mention, then the rest of the mention's block.
+* Each shared feature is weighted by how well it tells the candidates apart
+  (inverse document frequency over the candidate set): 面膜 is in every
+  mask's text and says nothing, 敏感 is in a few and says a lot.
+* The score is divided by the square root of the number of the product's
+  features, so that a long description does not win by sheer length.
+* A candidate whose own title contains the matched keyword gets a small
+  bonus: the shop itself calls it by that name (keyword specificity).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -21,14 +41,42 @@ import attrs
 from ._model import RelevanceProfile
 from ._text import fold
 
-__all__ = ["POLICY_VERSION", "Choice", "Evidence", "Rejection", "choose", "features"]
+__all__ = [
+    "POLICY_VERSION",
+    "Choice",
+    "Evidence",
+    "Rejection",
+    "choose",
+    "features",
+    "score",
+    "sentence_span",
+]
 
 #: Recorded on every link so that a decision can be traced to the rules that made it.
-POLICY_VERSION = "relevance-1"
+POLICY_VERSION = "relevance-2"
+
+# Where a feature was seen, and how much that counts.  The query is what the
+# user asked; the sentence is what the answer says about this very mention;
+# the block (paragraph, list item, table) is looser context.
+QUERY_WEIGHT = 3.0
+SENTENCE_WEIGHT = 2.0
+BLOCK_WEIGHT = 1.0
+# Bonus, in the same units as one block-level feature, for a candidate whose
+# title contains the matched keyword.
+TITLE_KEYWORD_BONUS = 0.5
 
 _WORD = re.compile(r"[^\W_]+")
 _CJK_RUN = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
+)
+# Clauses end at CJK and Latin clause punctuation; a "." only when it ends a
+# sentence, so that "MX 3.0S" stays one clause.
+_CLAUSE = re.compile(r"[，,。；;！!？?\n|]|\.(?=\s|$)|\bbut\b")
+# Cues that make a clause say what something is NOT (or what to avoid).
+# Chinese cues are bound phrases: a bare 不 is in 不错 ("good") and 不少.
+_NEGATION = re.compile(
+    r"不是|不主打|不适合|不太适合|不含|不建议|不要|不用|不宜|别用|先别|别急|避开|避免|暂停|无需|并非"
+    r"|\b(?:not|no|avoid|never|without|instead of|rather than)\b|n't\b"
 )
 _STOP = frozenset(
     [
@@ -67,21 +115,33 @@ _STOP = frozenset(
 )
 
 
+def _cjk_grams(run: str) -> Iterable[str]:
+    if len(run) == 1:
+        return (run,)
+    return (run[i : i + 2] for i in range(len(run) - 1))
+
+
+def _clause_features(clause: str, out: set[str]) -> None:
+    for match in _CJK_RUN.finditer(clause):
+        out.update(_cjk_grams(match.group()))
+    for word in _WORD.findall(_CJK_RUN.sub(" ", clause)):
+        if word not in _STOP:
+            out.add(word)
+
+
 def features(text: str) -> frozenset[str]:
-    """The relevance features of ``text``: folded words and CJK bigrams."""
+    """The relevance features of ``text``: folded words and CJK bigrams.
+
+    Clauses with a negation cue (不是, 不适合, 避免, "not", "avoid", ...)
+    are left out: they say what the text is not about.
+    """
     if not text:
         return frozenset()
     folded = fold(text).text
     out: set[str] = set()
-    for match in _CJK_RUN.finditer(folded):
-        run = match.group()
-        if len(run) == 1:
-            out.add(run)
-        else:
-            out.update(run[i : i + 2] for i in range(len(run) - 1))
-    for word in _WORD.findall(_CJK_RUN.sub(" ", folded)):
-        if word not in _STOP:
-            out.add(word)
+    for clause in _CLAUSE.split(folded):
+        if clause and not _NEGATION.search(clause):
+            _clause_features(clause, out)
     return frozenset(out)
 
 
@@ -101,36 +161,32 @@ class Rejection:
     detail: str
 
 
+@functools.lru_cache(maxsize=8192)
 def _profile_features(profile: RelevanceProfile) -> frozenset[str]:
     return features(
-        " ".join(
+        "\n".join(
             (
                 profile.title,
                 profile.brand,
                 profile.category,
                 profile.description,
-                " ".join(profile.keywords),
+                "\n".join(profile.keywords),
             )
         )
     )
 
 
-def _mentions(terms: Iterable[str], haystack: str) -> bool:
-    return any(fold(t).text in haystack for t in terms if t)
+@functools.lru_cache(maxsize=8192)
+def _folded_title(profile: RelevanceProfile) -> str:
+    return fold(profile.title).text
 
 
-def score(profile: RelevanceProfile, query: frozenset[str], context: frozenset[str]) -> float:
-    """Relevance of a product to the query and the mention's context.
-
-    Overlap with the query counts double (it is what the user asked); the
-    sum is divided by the square root of the product's feature count so that
-    long descriptions do not win by sheer length.
-    """
-    own = _profile_features(profile)
-    if not own:
-        return 0.0
-    hits = 2 * len(own & query) + len(own & context)
-    return round(hits / math.sqrt(len(own)), 6)
+def _mentioned(terms: Iterable[str], haystack: str) -> str | None:
+    for term in terms:
+        folded = fold(term).text if term else ""
+        if folded and folded in haystack:
+            return term
+    return None
 
 
 @attrs.frozen
@@ -146,11 +202,66 @@ class Evidence:
         return cls(features(text), fold(text).text)
 
 
+_EMPTY = Evidence(frozenset(), "")
+
+
+def score(
+    profile: RelevanceProfile,
+    weights: dict[str, float],
+    *,
+    idf: dict[str, float] | None = None,
+    keyword: str = "",
+) -> float:
+    """Relevance of one product, given weighted evidence features.
+
+    Args:
+        profile: the candidate.
+        weights: feature -> weight of the place it was seen (query,
+            sentence, block).
+        idf: feature -> how well it separates the candidates; 1 if absent.
+        keyword: the folded keyword that matched, for the title bonus.
+    """
+    own = _profile_features(profile)
+    if not own:
+        return 0.0
+    hits = 0.0
+    for feature in own & weights.keys():
+        hits += weights[feature] * (1.0 if idf is None else idf.get(feature, 1.0))
+    total = hits / math.sqrt(len(own))
+    if keyword and keyword in _folded_title(profile):
+        total += TITLE_KEYWORD_BONUS / math.sqrt(len(own))
+    return round(total, 6)
+
+
+def _evidence_weights(query: Evidence, sentence: Evidence, block: Evidence) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for evidence, weight in (
+        (block, BLOCK_WEIGHT),
+        (sentence, SENTENCE_WEIGHT),
+        (query, QUERY_WEIGHT),
+    ):
+        for feature in evidence.tokens:
+            weights[feature] = weights.get(feature, 0.0) + weight
+    return weights
+
+
+def _idf(profiles: Sequence[RelevanceProfile]) -> dict[str, float]:
+    counts: Counter[str] = Counter()
+    for p in profiles:
+        counts.update(_profile_features(p))
+    n = len(profiles)
+    # +1 inside keeps a feature that every candidate shares above zero, so a
+    # single candidate still gets a meaningful score in its receipt.
+    return {f: math.log(1.0 + n / df) for f, df in counts.items()}
+
+
 def choose(
     profiles: Sequence[RelevanceProfile],
     *,
     query: Evidence,
     context: Evidence,
+    sentence: Evidence | None = None,
+    keyword: str = "",
     exclude: frozenset[str] = frozenset(),
 ) -> Choice | Rejection:
     """Pick the most relevant purchasable product for one mention.
@@ -158,7 +269,11 @@ def choose(
     Args:
         profiles: the candidates (every product whose keyword matched).
         query: evidence from the user's question.
-        context: evidence from the text around the mention (its block).
+        context: evidence from the mention's block (paragraph, list item,
+            table); context terms may appear anywhere in it.
+        sentence: evidence from the sentence that holds the mention
+            (weighted above the rest of the block).
+        keyword: the folded keyword that matched.
         exclude: product ids already linked in this answer.
 
     Returns:
@@ -166,38 +281,65 @@ def choose(
         candidate, best first (ties by product id), or ``Rejection`` saying
         why none fits.
     """
+    sentence = sentence if sentence is not None else _EMPTY
     eligible: list[RelevanceProfile] = []
-    reasons: set[str] = set()
+    reasons: dict[str, str] = {}
     for p in profiles:
         if not p.purchasable:
-            reasons.add("out_of_stock")
-        elif p.product_id in exclude:
-            reasons.add("already_linked")
-        elif (
-            p.negative_terms
-            and (
-                _mentions(p.negative_terms, query.folded)
-                or _mentions(p.negative_terms, context.folded)
-            )
-        ) or (
-            p.context_terms
-            and not (
-                _mentions(p.context_terms, query.folded)
-                or _mentions(p.context_terms, context.folded)
-            )
+            reasons.setdefault("out_of_stock", p.product_id)
+            continue
+        if p.product_id in exclude:
+            reasons.setdefault("already_linked", p.product_id)
+            continue
+        veto = _mentioned(p.negative_terms, query.folded) or _mentioned(
+            p.negative_terms, context.folded
+        )
+        if veto is not None:
+            reasons.setdefault("ambiguous", f"{p.product_id} vetoed by {veto!r}")
+            continue
+        if p.context_terms and (
+            _mentioned(p.context_terms, query.folded) is None
+            and _mentioned(p.context_terms, context.folded) is None
         ):
-            reasons.add("ambiguous")
-        else:
-            eligible.append(p)
+            reasons.setdefault("ambiguous", f"{p.product_id}: no context term nearby")
+            continue
+        eligible.append(p)
     if not eligible:
-        # Report the most telling reason: a product already linked explains
-        # more than stock, and a vetoed ambiguous name more than both.
+        # Report the most telling reason: a vetoed or unsupported ambiguous
+        # name explains more than a product already linked, and that more
+        # than stock.
         for reason in ("ambiguous", "already_linked", "out_of_stock"):
             if reason in reasons:
-                return Rejection(reason, f"{len(profiles)} candidate(s), none eligible")
+                return Rejection(
+                    reason, f"{len(profiles)} candidate(s), none eligible; {reasons[reason]}"
+                )
         return Rejection("ambiguous", "no candidates")
+    weights = _evidence_weights(query, sentence, context)
+    idf = _idf(eligible) if len(eligible) > 1 else None
     scored = sorted(
-        ((p.product_id, score(p, query.tokens, context.tokens)) for p in eligible),
+        ((p.product_id, score(p, weights, idf=idf, keyword=keyword)) for p in eligible),
         key=lambda item: (-item[1], item[0]),
     )
     return Choice(scored[0][0], tuple(scored))
+
+
+# A sentence ends at CJK or Latin end punctuation or a line break (a table
+# row, a list line); a "." only before a space, so "3.0S" and URLs hold.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s)")
+
+
+def sentence_span(text: str, block: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+    """The sentence of ``text`` that holds ``[start, end)``, within ``block``.
+
+    Only the block is searched, so the result never depends on text after
+    the block: a streaming linker can compute it as soon as the block ends.
+    """
+    lo, hi = block
+    lo = max(0, min(lo, start))
+    hi = min(len(text), max(hi, end))
+    s = lo
+    for m in _SENTENCE_END.finditer(text, lo, start):
+        s = m.end()
+    stop = _SENTENCE_END.search(text, end, hi)
+    e = stop.end() if stop else hi
+    return s, e

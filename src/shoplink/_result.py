@@ -37,6 +37,7 @@ class SkipReason(str, enum.Enum):
     NOT_TEXT = "not_text"
     ALREADY_LINKED = "already_linked"
     CAPPED = "capped"
+    TOO_CLOSE = "too_close"
     OUT_OF_STOCK = "out_of_stock"
     AMBIGUOUS = "ambiguous"
     GATED = "gated"

@@ -32,3 +32,14 @@ class MyRenderer:
 
 
 renderer: shoplink.Renderer = MyRenderer()
+
+
+def safe_linker(extra_terms: list[str]) -> shoplink.Linker:
+    gates = [g.extend(extra_terms) if g.name == "medical" else g for g in shoplink.default_gates()]
+    gates.append(shoplink.Gate("pets", terms=("宠物药",), scope="query"))
+    return shoplink.Linker(shoplink.demo_catalog(), gates=gates, min_gap=shoplink.DEFAULT_MIN_GAP)
+
+
+def review(path: str) -> str:
+    report: shoplink.AuditReport = shoplink.audit(safe_linker([]), shoplink.load_qa(path))
+    return report.render()

@@ -1,0 +1,270 @@
+"""Gates: topics beside which no shopping link belongs.
+
+A gate is a named list of terms (``medical``, ``self_harm``, ``minors``,
+``refusal``).  The built-in lists ship as package data
+(``shoplink/data/gates/<name>.<lang>.txt``), one term a line:
+
+* ``药膏`` -- the term alone trips the gate;
+* ``湿疹 + 治疗`` -- every part must appear (a condition named next to skin
+  care is not medical; a condition with its treatment is);
+* ``re:<pattern>`` -- a regular expression over the folded text;
+* ``#`` starts a comment.
+
+Terms are folded like catalog keywords (``shoplink._text.fold``: case,
+width) and matched with the same rules: whole words for Latin script,
+anywhere for Chinese.
+
+Where a gate looks, and what it blocks:
+
+* a term in the **query** blocks every link in the answer;
+* a term in the **answer** blocks the block (paragraph, list item, table)
+  where it occurs and every later block.  Earlier blocks keep their links,
+  because a streaming linker has already sent them; the later ones are
+  blocked because the topic, once raised, colours the rest of the answer.
+  A mention is blocked when the gate's terms are complete by the end of
+  the mention's own block, so the decision never depends on later text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import attrs
+
+from ._exceptions import ConfigError
+from ._matcher import KeywordMatcher
+from ._text import fold
+
+__all__ = ["GATE_SCOPES", "Gate", "GateSet", "GateTrip", "default_gates"]
+
+#: Where a gate may look: the user's query, the answer, or both.
+GATE_SCOPES = ("query", "answer", "both")
+
+# Built-in gates and where each looks.  Minors: the phrases are first-person
+# ("我是初中生"), so only the user's own words can say it.  Refusals: only
+# the assistant refuses.
+_BUILTIN: tuple[tuple[str, str], ...] = (
+    ("medical", "both"),
+    ("self_harm", "both"),
+    ("minors", "query"),
+    ("refusal", "answer"),
+)
+_LANGS = ("zh", "en")
+
+
+def _check_term(term: object) -> str:
+    if not isinstance(term, str):
+        raise ConfigError(f"gate terms must be str, got {type(term).__name__}")
+    parts = [p.strip() for p in term.split(" + ")]
+    if not all(fold(p).text.strip() for p in parts):
+        raise ConfigError(f"gate term {term!r} has an empty part")
+    return " + ".join(parts)
+
+
+def _check_pattern(pattern: object) -> str:
+    if not isinstance(pattern, str):
+        raise ConfigError(f"gate patterns must be str, got {type(pattern).__name__}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"gate pattern {pattern!r} is not a regular expression: {exc}") from None
+    return pattern
+
+
+def _terms(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(_check_term(v) for v in values)
+
+
+def _patterns(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(_check_pattern(v) for v in values)
+
+
+def _scope(value: str) -> str:
+    if value not in GATE_SCOPES:
+        raise ConfigError(f"gate scope must be one of {', '.join(GATE_SCOPES)}, got {value!r}")
+    return value
+
+
+@attrs.frozen
+class Gate:
+    """A topic beside which no shopping link belongs.
+
+    Attributes:
+        name: short name reported in skip reasons (``"medical"``).
+        terms: the terms; ``"a + b"`` needs every part.
+        patterns: regular expressions over the folded text.
+        scope: ``"query"``, ``"answer"`` or ``"both"`` (default).
+
+    Raises:
+        ConfigError: a term is empty, a pattern does not compile, or the
+            scope is unknown.
+    """
+
+    name: str
+    terms: tuple[str, ...] = attrs.field(default=(), converter=_terms)
+    patterns: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
+    scope: str = attrs.field(default="both", converter=_scope)
+
+    @classmethod
+    def from_lines(cls, name: str, lines: Iterable[str], *, scope: str = "both") -> Gate:
+        """Build a gate from term-file lines (``#`` comments, ``re:`` patterns)."""
+        terms: list[str] = []
+        patterns: list[str] = []
+        for raw in lines:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("re:"):
+                patterns.append(line[3:].strip())
+            else:
+                terms.append(line)
+        return cls(name, tuple(terms), tuple(patterns), scope)
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], *, name: str | None = None, scope: str = "both"
+    ) -> Gate:
+        """Load a gate from a UTF-8 term file.
+
+        Args:
+            path: the file; one term a line (see the module docs).
+            name: the gate's name; default: the file name up to its first
+                dot (``medical.zh.txt`` -> ``medical``).
+            scope: where the gate looks.
+
+        Raises:
+            ConfigError: the file cannot be read or holds a bad term.
+        """
+        p = Path(path)
+        try:
+            text = p.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read gate file {str(p)!r}: {exc}") from None
+        return cls.from_lines(name or p.name.split(".")[0], text.splitlines(), scope=scope)
+
+    def extend(self, terms: Iterable[str] = (), patterns: Iterable[str] = ()) -> Gate:
+        """A copy of this gate with more terms and patterns."""
+        return Gate(
+            self.name, (*self.terms, *terms), (*self.patterns, *patterns), self.scope
+        )
+
+
+def default_gates() -> tuple[Gate, ...]:
+    """The built-in gates: medical, self_harm, minors (query), refusal (answer).
+
+    Each holds the Chinese and English lists shipped in
+    ``shoplink/data/gates``.  Extend one with ``Gate.extend`` or add your own
+    ``Gate`` to the tuple you pass as ``Linker(gates=...)``.
+    """
+    folder = resources.files("shoplink") / "data" / "gates"
+    out = []
+    for name, scope in _BUILTIN:
+        lines: list[str] = []
+        for lang in _LANGS:
+            lines.extend((folder / f"{name}.{lang}.txt").read_text("utf-8").splitlines())
+        out.append(Gate.from_lines(name, lines, scope=scope))
+    return tuple(out)
+
+
+@attrs.frozen
+class GateTrip:
+    """A gate that tripped: which, on what term, where, and from where on.
+
+    Attributes:
+        gate: the gate's name.
+        term: the term (or pattern) that tripped it.
+        source: ``"query"`` or ``"answer"``.
+        end: for the answer, the offset just past the term's last part:
+            mentions whose block ends at or after it are blocked.
+    """
+
+    gate: str
+    term: str
+    source: str
+    end: int = 0
+
+    def describe(self) -> str:
+        """The skip detail: ``medical: '药膏' in the query``."""
+        where = "the query" if self.source == "query" else f"the answer at {self.end}"
+        return f"{self.gate}: {self.term!r} in {where}"
+
+
+def _normalise(text: str) -> str:
+    # Curly apostrophes are common in answers and not folded by NFKC;
+    # one code point for one, so offsets are kept.
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+class GateSet:
+    """Gates compiled for matching: one keyword automaton over every term part.
+
+    Args:
+        gates: the gates, in order; on equal offsets the first one is reported.
+    """
+
+    def __init__(self, gates: Sequence[Gate]) -> None:
+        self.gates = tuple(gates)
+        parts: list[str] = []
+        for gate in self.gates:
+            for term in gate.terms:
+                parts.extend(term.split(" + "))
+        self._matcher = KeywordMatcher(parts) if parts else None
+        self._compiled = [
+            [(p, re.compile(p)) for p in gate.patterns] for gate in self.gates
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.gates)
+
+    def _first_ends(self, text: str) -> dict[str, int]:
+        """Folded part -> end offset of its first occurrence in ``text``."""
+        if self._matcher is None:
+            return {}
+        firsts: dict[str, int] = {}
+        keywords = self._matcher.keywords
+        for hit in self._matcher.find_candidates(_normalise(text)):
+            key = keywords[hit.key]
+            if key not in firsts or hit.end < firsts[key]:
+                firsts[key] = hit.end
+        return firsts
+
+    def _trips(self, text: str, source: str) -> list[GateTrip]:
+        firsts = self._first_ends(text)
+        folded = fold(_normalise(text))
+        out: list[GateTrip] = []
+        for gate, compiled in zip(self.gates, self._compiled, strict=True):
+            if gate.scope not in (source, "both"):
+                continue
+            best: tuple[int, str] | None = None
+            for term in gate.terms:
+                ends = [firsts.get(fold(part).text) for part in term.split(" + ")]
+                if all(e is not None for e in ends):
+                    end = max(e for e in ends if e is not None)
+                    if best is None or end < best[0]:
+                        best = (end, term)
+            for pattern, regex in compiled:
+                m = regex.search(folded.text)
+                if m is None:
+                    continue
+                end = m.end()
+                if folded.origin is not None and end > 0:
+                    end = folded.origin[end - 1] + 1
+                if best is None or end < best[0]:
+                    best = (end, "re:" + pattern)
+            if best is not None:
+                out.append(GateTrip(gate.name, best[1], source, best[0]))
+        out.sort(key=lambda t: t.end)
+        return out
+
+    def check_query(self, query: str) -> GateTrip | None:
+        """The first gate the query trips, or None."""
+        trips = self._trips(query, "query") if query else []
+        return trips[0] if trips else None
+
+    def check_answer(self, answer: str) -> list[GateTrip]:
+        """Every gate the answer trips, earliest first."""
+        return self._trips(answer, "answer") if answer else []

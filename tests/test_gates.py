@@ -1,0 +1,162 @@
+"""Gates: no shopping links beside medical, self-harm, minors' or refusal content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import shoplink
+from shoplink import Gate, SkipReason
+from tests.conftest import catalog_from_rows, product_row
+
+
+def catalog() -> shoplink.Catalog:
+    return catalog_from_rows(
+        [
+            product_row("cream", ["CeraVe cream", "适乐肤保湿霜"], title="CeraVe Hydrating Cream"),
+            product_row("mask", ["面膜"], title="敏感肌修护面膜"),
+            product_row("shoe", ["running shoes"], title="Road running shoes"),
+        ]
+    )
+
+
+def reasons(result: shoplink.LinkResult) -> list[tuple[str, SkipReason]]:
+    return [(s.mention, s.reason) for s in result.skipped]
+
+
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("敏感肌适合用什么样的面膜", "敏感肌可以用修护面膜。"),
+        ("what helps sensitive skin in winter?", "For sensitive skin, CeraVe cream works."),
+        ("湿疹期间皮肤很干怎么办", "湿疹期间注意保湿，可以用适乐肤保湿霜。"),
+        ("my skin is dry, could it be eczema?", "It may be eczema; CeraVe cream helps dryness."),
+        ("孩子上小学了，买什么跑鞋", "Kids need running shoes that fit."),
+        ("Is it secure to buy running shoes online?", "Yes, running shoes are fine to buy online."),
+    ],
+)
+def test_no_false_positives(query: str, answer: str) -> None:
+    result = shoplink.Linker(catalog()).link(answer, query=query)
+    assert len(result.links) == 1, reasons(result)
+
+
+@pytest.mark.parametrize(
+    ("query", "gate"),
+    [
+        ("湿疹反复发作，用什么药膏能根治？", "medical"),
+        ("what ointment cures eczema?", "medical"),
+        ("湿疹怎么治疗", "medical"),
+        ("eczema treatment that works", "medical"),
+        ("保健品能降血压吗", "medical"),
+        ("我不想活了", "self_harm"),
+        ("I want to hurt myself", "self_harm"),
+        ("我是初中生，买什么面膜", "minors"),
+        ("我今年13岁，想买面膜", "minors"),
+        ("I'm 14 years old, which running shoes?", "minors"),
+        ("I\u2019m in middle school, what running shoes?", "minors"),
+    ],
+)
+def test_query_gate_blocks_the_whole_answer(query: str, gate: str) -> None:
+    answer = "面膜 and CeraVe cream.\n\nLater: running shoes."
+    result = shoplink.Linker(catalog()).link(answer, query=query)
+    assert result.links == ()
+    assert result.text == answer
+    assert {s.reason for s in result.skipped} == {SkipReason.GATED}
+    assert all(s.detail.startswith(f"{gate}:") and "the query" in s.detail for s in result.skipped)
+
+
+def test_answer_gate_blocks_its_block_and_later_ones_only() -> None:
+    answer = (
+        "Try CeraVe cream for dryness.\n\n"
+        "For running shoes, ask a coach.\n\n"
+        "If it is eczema, a steroid ointment may be prescribed. 面膜 can wait.\n\n"
+        "Later running shoes and 面膜 again.\n"
+    )
+    result = shoplink.Linker(catalog(), max_links=None).link(answer)
+    assert [lk.product_id for lk in result.links] == ["cream", "shoe"]
+    gated = [s for s in result.skipped if s.reason is SkipReason.GATED]
+    assert [s.mention for s in gated] == ["面膜", "running shoes", "面膜"]
+    assert gated[0].detail.startswith("medical: ")
+
+
+def test_answer_gate_term_later_in_the_same_block_counts() -> None:
+    answer = "面膜之外，湿疹要用药膏。\n"
+    result = shoplink.Linker(catalog()).link(answer)
+    assert result.links == ()
+    assert reasons(result) == [("面膜", SkipReason.GATED)]
+
+
+def test_condition_alone_in_the_answer_is_not_gated_but_with_treatment_is() -> None:
+    ok = shoplink.Linker(catalog()).link("湿疹期间注意保湿，可以用适乐肤保湿霜。")
+    assert len(ok.links) == 1
+    gated = shoplink.Linker(catalog()).link("湿疹的治疗要听医生的，日常用适乐肤保湿霜。")
+    assert gated.links == () and reasons(gated) == [("适乐肤保湿霜", SkipReason.GATED)]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["抱歉，我无法提供这方面的建议。面膜也不行。", "I'm sorry, but I can't help with that. running shoes"],
+)
+def test_refusals_get_no_links(answer: str) -> None:
+    result = shoplink.Linker(catalog()).link(answer)
+    assert result.links == ()
+    assert all(s.detail.startswith("refusal:") for s in result.skipped)
+
+
+def test_demo_medical_answer_is_gated(demo: shoplink.Catalog) -> None:
+    qa07 = next(a for a in shoplink.demo_answers() if a.id == "qa-07")
+    result = shoplink.Linker(demo).link(qa07.answer, query=qa07.query)
+    assert result.links == () and result.skipped
+    assert {s.reason for s in result.skipped} == {SkipReason.GATED}
+    ungated = shoplink.Linker(demo, gates=None).link(qa07.answer, query=qa07.query)
+    assert ungated.links
+
+
+def test_gates_can_be_turned_off_extended_and_loaded_from_files(tmp_path: Path) -> None:
+    answer = "面膜 here."
+    assert shoplink.Linker(catalog(), gates=()).link(answer, query="药膏").links
+    assert shoplink.Linker(catalog(), gates=None).link(answer, query="药膏").links
+    medical = next(g for g in shoplink.default_gates() if g.name == "medical")
+    extra = medical.extend(["偏方"])
+    assert not shoplink.Linker(catalog(), gates=[extra]).link(answer, query="有什么偏方").links
+    path = tmp_path / "pets.zh.txt"
+    path.write_text("# pets\n宠物药\nre:狗+粮\n", encoding="utf-8")
+    linker = shoplink.Linker(catalog(), gates=[*shoplink.default_gates(), path])
+    assert [g.name for g in linker.gates][-1] == "pets"
+    result = linker.link(answer, query="买什么宠物药")
+    assert result.skipped[0].detail == "pets: '宠物药' in the query"
+    assert not linker.link(answer, query="狗狗粮").links
+
+
+def test_gate_terms_are_folded_like_keywords() -> None:
+    gate = Gate("x", terms=("OINTMENT",))
+    assert not shoplink.Linker(catalog(), gates=[gate]).link("面膜", query="Ｏｉｎｔｍｅｎｔ?").links
+    # whole words for Latin script: "cure" is not in "secure"
+    assert shoplink.Linker(catalog()).link("面膜", query="secure checkout").links
+
+
+def test_bad_gate_configuration() -> None:
+    with pytest.raises(shoplink.ConfigError):
+        Gate("x", terms=(" + a",))
+    with pytest.raises(shoplink.ConfigError):
+        Gate("x", patterns=("(",))
+    with pytest.raises(shoplink.ConfigError):
+        Gate("x", scope="everywhere")
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog(), gates=[42])  # type: ignore[list-item]
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog(), gates=["/no/such/file.txt"])
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog(), min_gap=-1)
+
+
+def test_links_too_close_are_skipped() -> None:
+    cat = catalog_from_rows([product_row("a", ["产品甲"]), product_row("b", ["产品乙"]), product_row("c", ["产品丙"])])
+    answer = "产品甲、产品乙，以及再往后十多个字的地方说到产品丙。"
+    result = shoplink.Linker(cat).link(answer)
+    assert [lk.product_id for lk in result.links] == ["a", "c"]
+    (skip,) = result.skipped
+    assert skip.reason is SkipReason.TOO_CLOSE and "min_gap=10" in skip.detail
+    assert result.to_dict()["skipped"][0]["reason"] == "too_close"
+    assert len(shoplink.Linker(cat, min_gap=0).link(answer).links) == 3

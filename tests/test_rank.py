@@ -1,0 +1,130 @@
+"""Relevance: the right product for a generic mention, by relevance alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import shoplink
+from shoplink import SkipReason
+from shoplink._rank import Evidence, choose, features, sentence_span
+from tests.conftest import catalog_from_rows, product_row
+
+CASES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "relevance" / "cases.jsonl")
+    .read_text("utf-8")
+    .splitlines()
+    if line.strip()
+]
+
+
+def masks_shoes_keyboards() -> shoplink.Catalog:
+    return catalog_from_rows(
+        [
+            product_row("a-white", ["面膜"], title="美白提亮面膜", description="美白 提亮 淡斑 暗沉"),
+            product_row("b-sens", ["面膜"], title="敏感肌修护面膜", description="敏感肌 舒缓 修护 泛红"),
+            product_row("a-road", ["running shoes"], title="Road running shoes", description="cushioned shoes for pavement and road races"),
+            product_row("b-trail", ["running shoes"], title="Trail running shoes", description="deep lugs for mud and muddy mountain trails"),
+            product_row("c-kids", ["running shoes"], title="Kids running shoes", description="light shoes for children and school sports"),
+            product_row("a-membrane", ["键盘"], title="办公薄膜键盘", description="安静的办公键盘，不是机械键盘"),
+            product_row("b-mech", ["键盘", "机械键盘"], title="游戏机械键盘", description="电竞游戏用机械键盘，红轴"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "answer", "expected"),
+    [
+        ("敏感肌适合用什么样的面膜", "可以每周敷两三次面膜。", "b-sens"),
+        ("有哪些提亮肤色的美白面膜推荐？", "可以每周敷两三次面膜。", "a-white"),
+        ("best shoes for muddy mountain trails", "Get running shoes with grip.", "b-trail"),
+        ("shoes for my first road race", "Get cushioned running shoes.", "a-road"),
+        ("想买个打游戏的键盘", "推荐一把机械键盘。", "b-mech"),
+        ("想买个打游戏的键盘", "这把键盘手感好。", "b-mech"),
+    ],
+)
+def test_required_relevance_cases_on_a_small_catalog(query: str, answer: str, expected: str) -> None:
+    (link,) = shoplink.Linker(masks_shoes_keyboards()).link(answer, query=query).links
+    assert link.product_id == expected
+    assert link.candidates[0].product_id == expected
+    assert link.policy == shoplink.POLICY_VERSION == "relevance-2"
+
+
+def test_the_brief_cases_on_the_demo_catalog(demo: shoplink.Catalog) -> None:
+    linker = shoplink.Linker(demo)
+    first = {a.id: linker.link(a.answer, query=a.query) for a in shoplink.demo_answers()}
+    qa01 = [lk for lk in first["qa-01"].links if lk.mention == "面膜"]
+    sensitive = {"dy-0001", "dy-0002", "dy-0003", "tb-0001", "tb-0002", "jd-0001", "jd-0002", "jd-0003"}
+    assert qa01 and qa01[0].product_id in sensitive
+    trail = linker.link("Any running shoes with deep lugs will do.", query="best shoes for muddy mountain trails")
+    assert trail.links[0].product_id == "tb-0009"
+    kb = linker.link("打游戏建议买机械键盘。", query="游戏键盘推荐")
+    assert "机械" in demo[kb.links[0].product_id].title
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["id"] in {
+    "mask-sensitive", "mask-whitening", "shoes-trail-en", "shoes-trail-zh", "shoes-kids-zh",
+    "kb-gaming-zh", "kb-office-zh", "apple-fruit-zh", "apple-phone-veto", "apple-no-context",
+    "millet-grain", "millet-phone-veto", "mask-sentence-locality", "shoes-table-row",
+}], ids=lambda c: c["id"])
+def test_labelled_cases_that_must_hold(case: dict[str, object], demo: shoplink.Catalog) -> None:
+    linker = shoplink.Linker(demo, gates=(), max_links=None, min_gap=0)
+    answer, mention = str(case["answer"]), str(case["mention"])
+    at = -1
+    for _ in range(int(case.get("occurrence", 1))):  # type: ignore[call-overload]
+        at = answer.index(mention, at + 1)
+    result = linker.link(answer, query=str(case["query"]) or None)
+    got = [lk.product_id for lk in result.links if lk.start <= at < lk.end]
+    if case["expect"]:
+        assert got and got[0] in case["expect"]  # type: ignore[operator]
+    else:
+        assert got == []
+        assert any(s.reason is SkipReason.AMBIGUOUS and s.start <= at < s.end for s in result.skipped)
+
+
+def test_ties_go_to_the_smallest_product_id() -> None:
+    catalog = catalog_from_rows(
+        [product_row(pid, ["面膜"], title="面膜", merchant=m) for pid, m in [("z9", "jd"), ("a1", "taobao"), ("m5", "jd")]]
+    )
+    (link,) = shoplink.Linker(catalog).link("面膜").links
+    assert link.product_id == "a1"
+    assert [c.product_id for c in link.candidates] == ["a1", "m5", "z9"]
+
+
+def test_negated_clauses_do_not_count() -> None:
+    assert "机械" not in features("安静的办公键盘，不是机械键盘")
+    assert "机械" in features("电竞游戏用机械键盘")
+    assert "mud" not in features("great on roads, not for mud")
+    assert "不错" in features("这个不错")  # a bare 不 is not a negation cue
+
+
+def test_out_of_stock_never_wins_even_if_most_relevant() -> None:
+    catalog = catalog_from_rows(
+        [
+            product_row("best", ["面膜"], title="敏感肌修护面膜", availability="out_of_stock"),
+            product_row("other", ["面膜"], title="美白面膜"),
+        ]
+    )
+    (link,) = shoplink.Linker(catalog).link("面膜", query="敏感肌修护").links
+    assert link.product_id == "other"
+    assert [c.product_id for c in link.candidates] == ["other"]
+
+
+def test_choose_rejects_with_the_veto_term() -> None:
+    p = catalog_from_rows(
+        [product_row("fruit", ["苹果"], context_terms=["水果"], negative_terms=["手机"])]
+    )["fruit"].profile()
+    got = choose([p], query=Evidence.of("苹果手机好用吗"), context=Evidence.of("苹果"))
+    assert not hasattr(got, "product_id") and "手机" in got.detail  # type: ignore[union-attr]
+
+
+def test_sentence_span_stays_inside_the_block() -> None:
+    text = "第一句。第二句有面膜，还有别的。第三句"
+    at = text.index("面膜")
+    s, e = sentence_span(text, (0, len(text)), at, at + 2)
+    assert text[s:e] == "第二句有面膜，还有别的。"
+    s, e = sentence_span(text, (4, 10), at, at + 2)
+    assert (s, e) == (4, 10)
