@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import shoplink
-from shoplink import SkipReason
+from shoplink import SkipReason, _rank
 from shoplink._rank import Evidence, choose, features, sentence_span
 from tests.conftest import catalog_from_rows, product_row
 
@@ -85,13 +87,24 @@ def test_labelled_cases_that_must_hold(case: dict[str, object], demo: shoplink.C
         assert any(s.reason is SkipReason.AMBIGUOUS and s.start <= at < s.end for s in result.skipped)
 
 
-def test_ties_go_to_the_smallest_product_id() -> None:
-    catalog = catalog_from_rows(
-        [product_row(pid, ["面膜"], title="面膜", merchant=m) for pid, m in [("z9", "jd"), ("a1", "taobao"), ("m5", "jd")]]
-    )
+def test_ties_go_by_a_hash_of_the_product_id() -> None:
+    ids = ["z9", "a1", "m5", "dy-0001", "jd-0001", "tb-0001"]
+    catalog = catalog_from_rows([product_row(pid, ["面膜"], title="面膜") for pid in ids])
     (link,) = shoplink.Linker(catalog).link("面膜").links
-    assert link.product_id == "a1"
-    assert [c.product_id for c in link.candidates] == ["a1", "m5", "z9"]
+    expected = sorted(ids, key=lambda pid: hashlib.sha256(pid.encode()).hexdigest())
+    assert [c.product_id for c in link.candidates] == expected
+    assert link.product_id == expected[0]
+    assert len({c.score for c in link.candidates}) == 1
+
+
+def test_tie_order_does_not_follow_merchant_prefixes() -> None:
+    # With plain id order, every tie between prefixed ids goes to "dy-".
+    winners = Counter(
+        min((f"{shop}-{n:04d}" for shop in ("dy", "jd", "tb")), key=_rank.tie_key).split("-")[0]
+        for n in range(300)
+    )
+    assert set(winners) == {"dy", "jd", "tb"}
+    assert min(winners.values()) > 60
 
 
 def test_negated_clauses_do_not_count() -> None:

@@ -2,8 +2,8 @@
 
 The functions here receive ``RelevanceProfile`` values: product text and
 stock state.  They cannot see prices, commissions, merchants or which shop
-is the operator's own, because those are not on the type.  Ties go to the
-smallest product id.
+is the operator's own, because those are not on the type.  Ties go by a
+hash of the product id (see ``tie_key``).
 
 How a candidate is scored (policy ``relevance-2``; ``docs/safety.md`` has
 the measurement that chose it):
@@ -31,6 +31,7 @@ the measurement that chose it):
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 from collections import Counter
@@ -278,7 +279,7 @@ def choose(
 
     Returns:
         ``Choice`` with the winner and the scores of every eligible
-        candidate, best first (ties by product id), or ``Rejection`` saying
+        candidate, best first (ties by ``tie_key``), or ``Rejection`` saying
         why none fits.
     """
     sentence = sentence if sentence is not None else _EMPTY
@@ -318,9 +319,23 @@ def choose(
     idf = _idf(eligible) if len(eligible) > 1 else None
     scored = sorted(
         ((p.product_id, score(p, weights, idf=idf, keyword=keyword)) for p in eligible),
-        key=lambda item: (-item[1], item[0]),
+        key=lambda item: (-item[1], tie_key(item[0])),
     )
     return Choice(scored[0][0], tuple(scored))
+
+
+def tie_key(product_id: str) -> tuple[str, str]:
+    """The order in which equally relevant products win: by a hash of the id.
+
+    Plain id order would be neutral only if ids were: catalogs often prefix
+    ids with the shop (``dy-…``, ``jd-…``), and sorted ids would then hand
+    every tie to the same shop, house shop included.  A hash of the id is as
+    stable and as checkable (anyone can recompute it) but carries no order
+    of the merchants.  The id itself settles the (astronomically unlikely)
+    case of equal hashes.
+    """
+    digest = hashlib.sha256(product_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest, product_id
 
 
 # A sentence ends at CJK or Latin end punctuation or a line break (a table
