@@ -26,8 +26,10 @@ from ._exceptions import (
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
+from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
+from ._styles import default_stylesheet
 
 try:
     __version__ = _metadata.version("shoplink")
@@ -36,6 +38,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
 
 __all__ = [
     "DEFAULT_MAX_LINKS",
+    "DEFAULT_PRICE_MAX_AGE",
     "LABEL_PRESETS",
     "AnswerError",
     "Availability",
@@ -53,6 +56,7 @@ __all__ = [
     "Linker",
     "Merchant",
     "NotSupportedError",
+    "Offer",
     "Product",
     "RejectedRow",
     "RelevanceProfile",
@@ -60,6 +64,7 @@ __all__ = [
     "ShoplinkError",
     "Skip",
     "SkipReason",
+    "default_stylesheet",
     "demo_answers",
     "demo_catalog",
     "load_catalog",

@@ -120,6 +120,21 @@ class Form:
             self._template(name)
         # Render once up front so that a broken override fails at construction.
         self.mention(url="https://example.com/", label="Sponsored", lang="en", title="x", number=1)
+        sample = _view(
+            Offer("x", "x", "x", "x", "https://example.com/", None, None, None, None, None, False)
+        )
+        if style == "card":
+            self._render("card", cards=[sample], label="Sponsored", lang="en")
+        elif style == "reference":
+            entry = {**sample, "number": 1, "marker": "1."}
+            self._render(
+                "reference_list",
+                entries=[entry],
+                continued=False,
+                loose=False,
+                label="Sponsored",
+                lang="en",
+            )
 
     def _template(self, name: str) -> jinja2.Template:
         full = f"{name}.{self._ext}.j2"
@@ -288,7 +303,7 @@ class Form:
         )
         if isinstance(layout, HtmlLayout):
             at = own.at if own is not None else layout.end_anchor()
-            return Insertion(at, body if own is not None else "\n" + body + "\n")
+            return Insertion(at, body.strip("\n"))
         if own is not None:
             # Right after the last item's line, so the list stays one list
             # (and stays tight: trailing blank lines come after it).
@@ -304,8 +319,9 @@ class Form:
 
     def _around_block(self, text: str, at: int, body: str) -> str:
         if self.html:
-            return "\n" + body + "\n"
-        after = "\n" if at >= len(text) else ("\n" if _line_at(text, at).strip() else "")
+            return body.strip("\n")  # no text of its own outside the new elements
+        body = body.strip("\n")
+        after = "\n" if at < len(text) and _line_at(text, at).strip() else ""
         return _block_gap(text, at) + body + "\n" + after
 
 
