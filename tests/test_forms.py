@@ -100,7 +100,7 @@ def test_several_cards_after_one_block_form_one_row() -> None:
     assert len({link.card_at for link in result.links}) == 1
     html = render(result.text)
     assert html.count("<table>") == 1
-    assert html.count("<th ") == 2  # two cards, one column each
+    assert html.count("<th>") == 2  # two cards, one column each
     assert '<img src="https://item.jd.com/img/m1.jpg"' in html
     assert "¥139.00（2026-11-20 价格）" in html
     assert "jd · 广告" in html

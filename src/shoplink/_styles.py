@@ -179,7 +179,14 @@ class Form:
     def mention(
         self, *, url: str, label: str | None, lang: str, title: str, number: int
     ) -> MentionMarkup:
-        """The markup around one mention (see the module docstring)."""
+        """The markup around one mention (see the module docstring).
+
+        Raises:
+            ValueError: ``url`` is not http(s) (every style links to it somewhere).
+            ConfigError: a template fails or renders an unsafe shape.
+        """
+        if not is_http_url(url):
+            raise ValueError("the product URL is not http(s)")
         if self.style == "reference":
             marker = self._render("reference_marker", number=number, lang=lang, label=label)
             if "\n" in marker or "\r" in marker or not marker:
@@ -387,7 +394,10 @@ def markdown_card_anchor(text: str, layout: MarkdownLayout, pos: int) -> int:
     blocks = layout.blocks
     block = layout.block_at(pos)
     after = block.end if block is not None else pos
+    top_level = block is not None and not _CONTAINER_LINE.match(text, block.start)
     for b in blocks:
+        if top_level and b.start >= after and b.kind != "blank":
+            return b.start
         if b.start < after or b.kind == "blank":
             continue
         if not _CONTAINER_LINE.match(text, b.start) and text[b.start : b.start + 1] not in (
