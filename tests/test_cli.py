@@ -151,3 +151,33 @@ def test_check_lists_every_bad_row(
 def test_usage_errors_exit_2() -> None:
     proc = run("link", "--max-links", "lots")
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+
+
+def test_demo_shows_all_three_forms() -> None:
+    proc = run("demo")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    for style in ("inline", "card", "reference"):
+        assert f"━━ style={style} format=markdown" in out
+    assert "（广告）" in out and "|---|" in out and "**购物链接**" in out
+
+
+@pytest.mark.parametrize("style", ["inline", "card", "reference"])
+def test_link_style_and_format_options(catalog_file: Path, style: str) -> None:
+    proc = run(
+        "link",
+        "--catalog",
+        str(catalog_file),
+        "--style",
+        style,
+        "--format",
+        "html",
+        "--json",
+        stdin=b"<p>Try CeraVe cream.</p>",
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert (plan["style"], plan["format"]) == (style, "html")
+    (link,) = plan["links"]
+    assert link["offer"]["product_id"] == link["product_id"]
+    assert run("link", "--style", "popup", stdin=b"x").returncode == 2

@@ -205,11 +205,10 @@ def test_configuration_errors() -> None:
         shoplink.Linker(catalog, max_links=-1)
     with pytest.raises(shoplink.ConfigError):
         shoplink.Linker(catalog, label="two\nlines")
-    with pytest.raises(shoplink.NotSupportedError) as info:
-        shoplink.Linker(catalog, style="card")
-    assert isinstance(info.value, NotImplementedError)
-    with pytest.raises(shoplink.NotSupportedError):
-        shoplink.Linker(catalog, format="html")
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog, format="pdf")
+    with pytest.raises(shoplink.ConfigError):
+        shoplink.Linker(catalog, price_max_age=-1)  # type: ignore[arg-type]
 
 
 def test_money_fields_do_not_change_the_output(demo: Catalog) -> None:

@@ -28,9 +28,11 @@ from ._gates import Gate, GateTrip, default_gates
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
+from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
+from ._styles import default_stylesheet
 
 try:
     __version__ = _metadata.version("shoplink")
@@ -40,6 +42,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
 __all__ = [
     "DEFAULT_MAX_LINKS",
     "DEFAULT_MIN_GAP",
+    "DEFAULT_PRICE_MAX_AGE",
     "LABEL_PRESETS",
     "POLICY_VERSION",
     "AnswerError",
@@ -61,6 +64,7 @@ __all__ = [
     "Linker",
     "Merchant",
     "NotSupportedError",
+    "Offer",
     "Product",
     "QAPair",
     "RejectedRow",
@@ -71,6 +75,7 @@ __all__ = [
     "SkipReason",
     "audit",
     "default_gates",
+    "default_stylesheet",
     "demo_answers",
     "demo_catalog",
     "load_catalog",

@@ -1,7 +1,7 @@
 """The ``shoplink`` command.
 
-    shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--json]
-    shoplink demo [--id ID | --all] [--json]
+    shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--style S] [--format F] [--json]
+    shoplink demo [--id ID | --all] [--style S] [--format F] [--json]
     shoplink check CATALOG
     shoplink audit [QA.jsonl] [--catalog PATH] [--json]
 
@@ -12,6 +12,7 @@ one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
 import sys
@@ -21,9 +22,10 @@ from typing import Any
 
 from ._audit import QAPair, audit, load_qa
 from ._catalog import Catalog, load_catalog
-from ._demo import demo_answers, demo_catalog
+from ._demo import DemoAnswer, demo_answers, demo_catalog
 from ._exceptions import ShoplinkError
-from ._linker import DEFAULT_MAX_LINKS, Linker
+from ._linker import DEFAULT_MAX_LINKS, FORMATS, STYLES, Linker
+from ._offers import DEFAULT_PRICE_MAX_AGE
 from ._result import LinkResult
 
 __all__ = ["main"]
@@ -98,6 +100,34 @@ def _max_links(value: str) -> int | None:
     return number
 
 
+def _max_age(value: str) -> _dt.timedelta | None:
+    if value.lower() in ("none", "any"):
+        return None
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected days or 'none', got {value!r}") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return _dt.timedelta(days=days)
+
+
+# The demo catalog's prices were checked on 2026-11-20; the demo shows them
+# as of the next day so its output is the same whenever it runs.
+_DEMO_NOW = _dt.datetime(2026, 11, 21, tzinfo=_dt.timezone.utc)
+
+
+def _linker(catalog: Catalog, args: argparse.Namespace, style: str) -> Linker:
+    return Linker(
+        catalog,
+        style=style,
+        format=args.format,
+        label=args.label,
+        max_links=args.max_links,
+        price_max_age=args.price_max_age,
+    )
+
+
 def _label(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
@@ -120,7 +150,7 @@ def _summary(result: LinkResult, catalog: Catalog) -> str:
 
 def _cmd_link(args: argparse.Namespace) -> int:
     catalog = _catalog(args.catalog, args.lenient)
-    linker = Linker(catalog, label=args.label, max_links=args.max_links)
+    linker = _linker(catalog, args, args.style or "inline")
     answer = _read_answer(args.file)
     result = linker.link(answer, query=args.query)
     if args.json:
@@ -132,8 +162,17 @@ def _cmd_link(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     catalog = demo_catalog()
-    linker = Linker(catalog, label=args.label, max_links=args.max_links)
     answers = demo_answers()
+    if args.style is None and not args.json:
+        # Without --style: the first sample answer in each of the three forms.
+        first = answers[0] if not args.id else _pick(answers, args.id)
+        for style in STYLES:
+            result = _linker(catalog, args, style).link(first.answer, first.query, now=_DEMO_NOW)
+            _out(f"━━ style={style} format={args.format} · {first.id} · {first.query}\n\n")
+            _out(result.text.rstrip() + "\n\n")
+        _out("More: shoplink demo --style card --all, --format html, --json.\n")
+        return EXIT_OK
+    linker = _linker(catalog, args, args.style or "inline")
     if args.id:
         chosen = [a for a in answers if a.id == args.id]
         if not chosen:
@@ -143,7 +182,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         chosen = list(answers)
     else:
         chosen = list(answers[:1])
-    results = [(a, linker.link(a.answer, query=a.query)) for a in answers]
+    results = [(a, linker.link(a.answer, query=a.query, now=_DEMO_NOW)) for a in answers]
     if args.json:
         payload: list[dict[str, Any]] = [
             {"id": a.id, "query": a.query, **r.to_dict()} for a, r in results if a in chosen
@@ -171,6 +210,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.all and not args.id:
         _out("\nMore: shoplink demo --all, or shoplink demo --id qa-02.\n")
     return EXIT_OK
+
+
+def _pick(answers: Sequence[DemoAnswer], wanted: str) -> DemoAnswer:
+    for answer in answers:
+        if answer.id == wanted:
+            return answer
+    known = ", ".join(a.id for a in answers)
+    raise _BadInput(f"demo: no sample answer {wanted!r} (have {known})")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -217,6 +264,21 @@ def _parser() -> argparse.ArgumentParser:
             help=f"links per answer at most (default {DEFAULT_MAX_LINKS}; 'none' for no cap)",
         )
         p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+        p.add_argument(
+            "--style",
+            choices=STYLES,
+            default=None,
+            help="inline (default for link), card or reference; demo shows all three if unset",
+        )
+        p.add_argument("--format", choices=FORMATS, default="markdown", help="the answer's format")
+        p.add_argument(
+            "--price-max-age",
+            type=_max_age,
+            default=DEFAULT_PRICE_MAX_AGE,
+            metavar="DAYS",
+            help=f"leave out prices checked longer ago (default {DEFAULT_PRICE_MAX_AGE.days}; "
+            "'none' shows all)",
+        )
 
     link = sub.add_parser("link", help="link one answer (Markdown) from a file or stdin")
     link.add_argument(

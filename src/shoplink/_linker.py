@@ -3,9 +3,10 @@
 The pipeline, each stage a plain value handed to the next::
 
     answer ──► ProductIndex.find ──► hits (keyword occurrences, leftmost-longest)
-           ──► MarkdownLayout.place ──► may a link go here, and where exactly
+           ──► MarkdownLayout/HtmlLayout.place ──► may a link go here, and where
            ──► rank.choose ──► which product (relevance only)
-           ──► Renderer.wrap ──► prefix / suffix markup
+           ──► Form.mention ──► markup around the mention (link, marker or none)
+           ──► Form.finish ──► card rows / reference list from the plan of links
            ──► LinkResult (insertions on the untouched answer)
 
 The linker holds one immutable snapshot (catalog + index).  ``update``
@@ -15,14 +16,16 @@ snapshot it started with and never sees half of each.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Iterable, Sequence
 
 import attrs
 
 from ._catalog import Catalog
-from ._exceptions import AnswerError, ConfigError, NotSupportedError
+from ._exceptions import AnswerError, ConfigError
 from ._gates import Gate, GateSet, GateTrip, default_gates
+from ._html import HtmlLayout
 from ._index import ProductIndex
 from ._labels import (
     count_scripts,
@@ -31,10 +34,11 @@ from ._labels import (
     resolve_label,
     validate_label,
 )
-from ._markdown import MarkdownLayout, Placement, Refusal
+from ._markdown import Placement, Refusal
 from ._matcher import Hit
+from ._offers import DEFAULT_PRICE_MAX_AGE
 from ._rank import POLICY_VERSION, Choice, Evidence, choose, sentence_span
-from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer, TemplateSource
+from ._render import TemplateSource
 from ._result import (
     Candidate,
     Insertion,
@@ -44,6 +48,7 @@ from ._result import (
     SkipReason,
     apply_insertions,
 )
+from ._styles import Form, MentionMarkup
 from ._urls import href_of
 
 __all__ = ["DEFAULT_MAX_LINKS", "DEFAULT_MIN_GAP", "GatesOption", "Linker"]
@@ -73,7 +78,6 @@ _DEFAULT_GATES = _Default()
 
 STYLES = ("inline", "card", "reference")
 FORMATS = ("markdown", "html")
-_BUILT = {("inline", "markdown")}
 
 # How far around a mention to look for context when no block is known.
 _CONTEXT_WINDOW = 300
@@ -90,9 +94,13 @@ class Linker:
 
     Args:
         catalog: the products to link to.
-        style: ``"inline"`` (link on the product name; built),
-            ``"card"`` or ``"reference"`` (not built yet).
-        format: ``"markdown"`` (built) or ``"html"`` (not built yet).
+        style: ``"inline"`` (the product name becomes a link), ``"card"``
+            (a card with picture, price, shop and link after the block that
+            names the product; the name itself stays plain text) or
+            ``"reference"`` (a numbered marker after the name and a list of
+            shopping references at the end).
+        format: ``"markdown"`` or ``"html"`` (the answer is already HTML;
+            only text nodes are touched).
         label: the visible disclosure: ``"auto"`` (default: 广告 for Chinese
             answers, Sponsored otherwise), ``"cn"``, ``"us"``, any short
             text, or None to leave it to the front end.
@@ -106,11 +114,14 @@ class Linker:
             ``*shoplink.default_gates()`` to keep the built-in ones); None or
             ``()`` turns gating off.
         templates: a folder or Jinja loader with templates overriding the
-            built-in ones.
+            built-in ones (any subset, by name: ``inline.md.j2``,
+            ``card.html.j2``, ``reference_list.md.j2``, ...).
+        price_max_age: prices checked longer ago than this are left out
+            of cards and references (default 7 days); None shows every price.
 
     Raises:
-        ConfigError: an argument has an invalid value.
-        NotSupportedError: the style/format combination is not built yet.
+        ConfigError: an argument has an invalid value, or a template is
+            broken.
     """
 
     def __init__(
@@ -124,13 +135,18 @@ class Linker:
         templates: TemplateSource = None,
         min_gap: int = DEFAULT_MIN_GAP,
         gates: GatesOption | _Default = _DEFAULT_GATES,
+        price_max_age: _dt.timedelta | None = DEFAULT_PRICE_MAX_AGE,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
         if format not in FORMATS:
             raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
-        if (style, format) not in _BUILT:
-            raise NotSupportedError(f"style={style!r} with format={format!r} is not built yet")
+        if price_max_age is not None and (
+            not isinstance(price_max_age, _dt.timedelta) or price_max_age < _dt.timedelta(0)
+        ):
+            raise ConfigError(
+                f"price_max_age must be a non-negative timedelta or None, got {price_max_age!r}"
+            )
         if max_links is not None and (
             isinstance(max_links, bool) or not isinstance(max_links, int) or max_links < 0
         ):
@@ -147,7 +163,8 @@ class Linker:
         self.format = format
         self.label = validate_label(label)
         self.max_links = max_links
-        self._renderer: Renderer = InlineMarkdownRenderer(templates)
+        self.price_max_age = price_max_age
+        self._renderer = Form(style, format, templates)
         self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
 
     @property
@@ -171,7 +188,9 @@ class Linker:
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
         self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
 
-    def link(self, answer: str, query: str | None = None) -> LinkResult:
+    def link(
+        self, answer: str, query: str | None = None, *, now: _dt.datetime | None = None
+    ) -> LinkResult:
         """Link the products that ``answer`` names.
 
         Args:
@@ -179,6 +198,8 @@ class Linker:
                 accepted and decoded).
             query: the user's question, used for relevance and for the
                 label language.
+            now: the time prices are judged fresh against (default: the
+                current time, UTC).
 
         Returns:
             A ``LinkResult``.  Its ``text`` is ``answer`` with link markup
@@ -193,8 +214,9 @@ class Linker:
         index = snap.index
         hits = index.find(text)
         if not hits:
-            return LinkResult(text, text, (), (), ())
-        return _Run(self, snap, text, query_text).execute(hits)
+            return LinkResult(text, text, (), (), (), self.style, self.format)
+        moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
+        return _Run(self, snap, text, query_text, moment).execute(hits)
 
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
@@ -261,20 +283,26 @@ class _LanguageTracker:
 class _Run:
     """One ``link`` call: the per-answer state, kept off the shared Linker."""
 
-    def __init__(self, linker: Linker, snap: _Snapshot, text: str, query: str) -> None:
+    def __init__(
+        self, linker: Linker, snap: _Snapshot, text: str, query: str, now: _dt.datetime
+    ) -> None:
         self.linker = linker
         self.snap = snap
         self.text = text
         self.query = Evidence.of(query)
         self.query_lang = detect_language(query) if query.strip() else None
-        self.languages = _LanguageTracker(text)
-        self.layout = MarkdownLayout.analyze(text)
+        self.now = now
+        self.layout = linker._renderer.analyze(text)
+        self.languages = _LanguageTracker(
+            self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
+        )
+        self.first_number = linker._renderer.first_number(text, self.layout)
         self.links: list[Link] = []
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
         self.linked_keys: set[int] = set()  # keywords that already carry a link
-        self._shapes: dict[tuple[str | None, str], LinkMarkup] = {}
+        self._shapes: dict[tuple[str | None, str], MentionMarkup] = {}
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
         self._last_wrap_end = -1
@@ -299,21 +327,34 @@ class _Run:
                         detail,
                     )
                 )
+        blocks, links = self.linker._renderer.finish(
+            self.text,
+            self.layout,
+            self.links,
+            self.snap.catalog,
+            now=self.now,
+            max_age=self.linker.price_max_age,
+            lang=self.query_lang or self.languages.at(len(self.text)),
+            first_number=self.first_number,
+        )
+        self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
         return LinkResult(
             original=self.text,
             text=apply_insertions(self.text, self.insertions),
-            links=tuple(self.links),
+            links=tuple(links),
             skipped=tuple(self.skipped),
             insertions=tuple(self.insertions),
+            style=self.linker.style,
+            format=self.linker.format,
         )
 
-    def _shape(self, label: str | None, lang: str) -> LinkMarkup:
+    def _shape(self, label: str | None, lang: str) -> MentionMarkup:
         key = (label, lang)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = self.linker._renderer.wrap(
-                url="https://x.invalid/", label=label, lang=lang, title=""
+            shape = self.linker._renderer.mention(
+                url="https://x.invalid/", label=label, lang=lang, title="", number=1
             )
             self._shapes[key] = shape
         return shape
@@ -361,7 +402,7 @@ class _Run:
         # (the URL does not change what it touches), so that a mention in
         # code is reported as in code, not as whatever ranking would say.
         shape = self._shape(label, lang)
-        where = self.layout.place(hit.start, hit.end, shape.prefix, shape.suffix)
+        where = self.layout.place(hit.start, hit.end, shape.probe_prefix, shape.probe_suffix)
         if isinstance(where, Refusal):
             return SkipReason(where.value), ""
         if hit.key in self.linked_keys:
@@ -381,19 +422,29 @@ class _Run:
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
-        if self.links and hit.start - self.links[-1].end < linker.min_gap:
+        # The gap is about tap targets in the text; cards and reference
+        # entries are laid out apart from it, so it is for inline links only.
+        if (
+            linker.style == "inline"
+            and self.links
+            and hit.start - self.links[-1].end < linker.min_gap
+        ):
             return SkipReason.TOO_CLOSE, (
                 f"{hit.start - self.links[-1].end} characters after the previous link, "
                 f"min_gap={linker.min_gap}"
             )
         product = catalog[decision.product_id]
         try:
-            markup = linker._renderer.wrap(
-                url=product.url, label=label, lang=lang, title=product.title
+            markup = linker._renderer.mention(
+                url=product.url,
+                label=label,
+                lang=lang,
+                title=product.title,
+                number=self.first_number + len(self.links),
             )
         except Exception as exc:  # a user's template may fail; the answer must not
             return SkipReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}"
-        final = self.layout.place(hit.start, hit.end, markup.prefix, markup.suffix)
+        final = self.layout.place(hit.start, hit.end, markup.probe_prefix, markup.probe_suffix)
         if not isinstance(final, Placement):
             return SkipReason.MARKUP, "the rendered link would change the Markdown around it"
         between = text[self._last_wrap_end : final.start] if self._last_wrap_end >= 0 else "x"
@@ -404,8 +455,10 @@ class _Run:
         self._last_wrap_end = final.end
         self.linked.update(self.snap.index.same_item(product.id))
         self.linked_keys.add(hit.key)
-        self.insertions.append(Insertion(final.start, markup.prefix))
-        self.insertions.append(Insertion(final.end, markup.suffix))
+        if markup.prefix:
+            self.insertions.append(Insertion(final.start, markup.prefix))
+        if markup.suffix:
+            self.insertions.append(Insertion(final.end, markup.suffix))
         self.links.append(
             Link(
                 start=hit.start,

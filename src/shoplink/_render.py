@@ -20,7 +20,7 @@ import attrs
 import jinja2
 
 from ._exceptions import ConfigError
-from ._urls import markdown_destination, markdown_text
+from ._urls import markdown_destination, markdown_inline, markdown_text
 
 __all__ = ["InlineMarkdownRenderer", "LinkMarkup", "Renderer", "make_environment"]
 
@@ -75,6 +75,7 @@ def make_environment(
     )
     env.filters["md_url"] = markdown_destination
     env.filters["md_text"] = markdown_text
+    env.filters["md_inline"] = markdown_inline
     return env
 
 

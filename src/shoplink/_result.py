@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._offers import Offer
 
 __all__ = [
     "Candidate",
@@ -81,6 +84,11 @@ class Link:
         policy: the version of the choice policy that made the decision.
         wrap_start, wrap_end: the span of the original answer the link markup
             wraps (wider than the mention when the link encloses emphasis).
+        offer: what a card or reference entry shows (title, price if fresh,
+            merchant name, picture), or None.
+        number: the reference number (``style="reference"``), else None.
+        card_at: the offset of the original answer after which this link's
+            card row is inserted (``style="card"``), else None.
     """
 
     start: int
@@ -97,6 +105,9 @@ class Link:
     policy: str
     wrap_start: int
     wrap_end: int
+    offer: Offer | None = None
+    number: int | None = None
+    card_at: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -115,6 +126,9 @@ class Link:
             "candidates": [{"product_id": c.product_id, "score": c.score} for c in self.candidates],
             "policy": self.policy,
             "wrap": [self.wrap_start, self.wrap_end],
+            "offer": None if self.offer is None else self.offer.to_dict(),
+            "number": self.number,
+            "card_at": self.card_at,
         }
 
 
@@ -166,6 +180,7 @@ class LinkResult:
         links: the inserted links, by position.
         skipped: mentions of catalog keywords that were not linked, by position.
         insertions: every inserted piece of markup, by offset in ``original``.
+        style, format: the form the links were rendered in.
     """
 
     original: str
@@ -173,6 +188,8 @@ class LinkResult:
     links: tuple[Link, ...]
     skipped: tuple[Skip, ...]
     insertions: tuple[Insertion, ...]
+    style: str = "inline"
+    format: str = "markdown"
 
     def strip(self) -> str:
         """Remove every insertion from ``text``; equals ``original`` by design."""
@@ -192,6 +209,8 @@ class LinkResult:
     def to_dict(self) -> dict[str, Any]:
         """The whole plan as JSON-ready data, for front ends that draw their own widgets."""
         return {
+            "style": self.style,
+            "format": self.format,
             "text": self.text,
             "links": [link.to_dict() for link in self.links],
             "skipped": [skip.to_dict() for skip in self.skipped],

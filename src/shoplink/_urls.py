@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-__all__ = ["markdown_destination", "markdown_text"]
+__all__ = ["is_http_url", "markdown_destination", "markdown_inline", "markdown_text"]
 
 # Everything RFC 3986 allows unencoded except the characters that end or
 # confuse a Markdown link destination: parentheses, angle brackets, spaces,
@@ -28,6 +28,34 @@ def markdown_destination(url: str) -> str:
     return _ENTITY_LIKE.sub(r"\\&", encoded)
 
 
+def is_http_url(url: str) -> bool:
+    """True if ``url`` is an absolute http(s) URL with a host and nothing odd in it.
+
+    The catalog checks this on load; renderers check it again because a
+    ``Catalog`` can be built from ready-made ``Product`` values.
+    """
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        return False
+    if any(ord(ch) <= 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return bool(parts.hostname) and parts.username is None and parts.password is None
+    except ValueError:
+        return False
+
+
+def http_href(url: str) -> str:
+    """``href_of(url)``, refusing anything but http(s).
+
+    Raises:
+        ValueError: ``url`` is not an absolute http(s) URL.
+    """
+    if not is_http_url(url):
+        raise ValueError("link target is not an http(s) URL")
+    return href_of(url)
+
+
 def href_of(url: str) -> str:
     """The URL a Markdown renderer produces from ``markdown_destination(url)``."""
     return quote(url, safe=_URL_SAFE)
@@ -40,3 +68,16 @@ def markdown_text(text: str) -> str:
     cannot open emphasis, links, code or HTML.
     """
     return _MD_PUNCT.sub(r"\\\1", text)
+
+
+# Everything that ends a line or a table row, or is invisible control.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def markdown_inline(text: str) -> str:
+    """``markdown_text`` on one line: line breaks and control characters become spaces.
+
+    For catalog text placed in table cells, list items and link text, where
+    a line break would end the construct (and could start a new block).
+    """
+    return markdown_text(" ".join(_LINE_BREAKING.sub(" ", text).split()))
