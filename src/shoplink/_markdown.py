@@ -679,6 +679,25 @@ _URLISH = re.compile(
 _URL_REST = re.compile(r"[\w.+@:/?#-]*")
 _URL_TAIL = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
+_VOID_ELEMENTS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
 _URL_TLDISH = re.compile(r"\.[^\W\d_]{2,}")
 
 
@@ -797,6 +816,7 @@ class _InlineParser:
         self._last_close = src.rfind("]")
         self._last_runs: dict[int, int] | None = None  # backtick run length -> last start
         self._url_end = -1  # end of the last bare URL span
+        self._tags: list[tuple[int, int, str, bool]] = []  # (start, end, name, closing)
 
     def parse(self) -> _InlineResult:
         top: list[_Delim] = []
@@ -810,6 +830,7 @@ class _InlineParser:
         self.res.top_delims = tuple(
             (d.pos, d.marker, d.length, d.token, d.open, d.close, d.run, d.run_len) for d in top
         )
+        self._element_spans()
         for scope in self.scopes:
             _process_delimiters(scope)
             for d in scope:
@@ -817,6 +838,41 @@ class _InlineParser:
                     self.res.pairs.add((d.pos, scope[d.end].pos))
         self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
         return self.res
+
+    def _element_spans(self) -> None:
+        """Refuse text between an inline HTML open tag and its close tag.
+
+        An open tag without a matching close tag (in this unit) refuses to
+        the end of the unit; so do elements left open inside one that closes.
+        """
+        end_all = len(self.src)
+        stack: list[tuple[str, int]] = []
+        open_count: dict[str, int] = {}
+        spans: list[tuple[int, int]] = []
+        for start, end, name, closing in self._tags:
+            if not closing:
+                stack.append((name, start))
+                open_count[name] = open_count.get(name, 0) + 1
+                continue
+            if not open_count.get(name):
+                continue  # a stray close tag
+            while True:
+                top, top_start = stack.pop()
+                open_count[top] -= 1
+                if top == name:
+                    spans.append((top_start, end))
+                    break
+                spans.append((top_start, end_all))
+        spans.extend((start, end_all) for _name, start in stack)
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                if b > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        self.res.spans.extend((a, b, Refusal.IN_HTML) for a, b in merged)
 
     def _scan_delims(self, start: int, maximum: int, can_split: bool) -> tuple[bool, bool, int]:
         src = self.src
@@ -945,6 +1001,11 @@ class _InlineParser:
             if m:
                 if link_level == 0:
                     res.spans.append((pos, m.end(), Refusal.IN_HTML))
+                    tag = _TAG_NAME.match(src, pos, m.end())
+                    if tag is not None and not src.startswith("/>", m.end() - 2):
+                        name = tag.group(2).lower()
+                        if tag.group(1) or name not in _VOID_ELEMENTS:
+                            self._tags.append((pos, m.end(), name, bool(tag.group(1))))
                 return m.end()
             return None
         if ch == "&":
