@@ -30,7 +30,6 @@ from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION
-from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
 from ._styles import default_stylesheet
 
@@ -56,10 +55,8 @@ __all__ = [
     "DemoAnswer",
     "Gate",
     "GateTrip",
-    "InlineMarkdownRenderer",
     "Insertion",
     "Link",
-    "LinkMarkup",
     "LinkResult",
     "Linker",
     "Merchant",
@@ -69,7 +66,6 @@ __all__ = [
     "QAPair",
     "RejectedRow",
     "RelevanceProfile",
-    "Renderer",
     "ShoplinkError",
     "Skip",
     "SkipReason",

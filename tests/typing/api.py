@@ -24,22 +24,7 @@ def load(path: str) -> shoplink.Catalog:
         raise
 
 
-class MyRenderer:
-    """A user's own renderer, checked against the Protocol."""
-
-    def wrap(self, *, url: str, label: str | None, lang: str, title: str) -> shoplink.LinkMarkup:
-        return shoplink.LinkMarkup("[", f"]({url})")
-
-
-renderer: shoplink.Renderer = MyRenderer()
-
-
-def safe_linker(extra_terms: list[str]) -> shoplink.Linker:
-    gates = [g.extend(extra_terms) if g.name == "medical" else g for g in shoplink.default_gates()]
-    gates.append(shoplink.Gate("pets", terms=("宠物药",), scope="query"))
-    return shoplink.Linker(shoplink.demo_catalog(), gates=gates, min_gap=shoplink.DEFAULT_MIN_GAP)
-
-
-def review(path: str) -> str:
-    report: shoplink.AuditReport = shoplink.audit(safe_linker([]), shoplink.load_qa(path))
-    return report.render()
+def link_cards_in_html(answer: str) -> str:
+    linker = shoplink.Linker(shoplink.demo_catalog(), style="card", format="html", label="us")
+    css: str = shoplink.default_stylesheet()
+    return f"<style>{css}</style>" + linker.link(answer).text
