@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import attrs
 
 from ._catalog import Catalog
-from ._exceptions import AnswerError, ConfigError, NotSupportedError
+from ._exceptions import AnswerError, ConfigError, LinkError, NotSupportedError
 from ._index import ProductIndex
 from ._labels import (
     count_scripts,
@@ -29,6 +29,7 @@ from ._labels import (
     resolve_label,
     validate_label,
 )
+from ._links import LinkContext
 from ._markdown import MarkdownLayout, Placement, Refusal
 from ._matcher import Hit
 from ._rank import POLICY_VERSION, Choice, Evidence, choose
@@ -133,7 +134,9 @@ class Linker:
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
         self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
 
-    def link(self, answer: str, query: str | None = None) -> LinkResult:
+    def link(
+        self, answer: str, query: str | None = None, *, context: LinkContext | None = None
+    ) -> LinkResult:
         """Link the products that ``answer`` names.
 
         Args:
@@ -141,6 +144,8 @@ class Linker:
                 accepted and decoded).
             query: the user's question, used for relevance and for the
                 label language.
+            context: answer and conversation ids for the merchants' URL
+                builders (tracking); position and style are filled in.
 
         Returns:
             A ``LinkResult``.  Its ``text`` is ``answer`` with link markup
@@ -156,7 +161,7 @@ class Linker:
         hits = index.find(text)
         if not hits:
             return LinkResult(text, text, (), (), ())
-        return _Run(self, snap, text, query_text).execute(hits)
+        return _Run(self, snap, text, query_text, context).execute(hits)
 
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
@@ -203,8 +208,16 @@ class _LanguageTracker:
 class _Run:
     """One ``link`` call: the per-answer state, kept off the shared Linker."""
 
-    def __init__(self, linker: Linker, snap: _Snapshot, text: str, query: str) -> None:
+    def __init__(
+        self,
+        linker: Linker,
+        snap: _Snapshot,
+        text: str,
+        query: str,
+        context: LinkContext | None = None,
+    ) -> None:
         self.linker = linker
+        self.context = attrs.evolve(context or LinkContext(), style=linker.style)
         self.snap = snap
         self.text = text
         self.query = Evidence.of(query)
@@ -289,9 +302,13 @@ class _Run:
             return SkipReason(decision.reason), decision.detail
         product = catalog[decision.product_id]
         try:
-            markup = linker._renderer.wrap(
-                url=product.url, label=label, lang=lang, title=product.title
+            url = catalog.link_url(
+                product, attrs.evolve(self.context, position=len(self.links) + 1)
             )
+        except LinkError as exc:  # one merchant's builder must not cost the answer
+            return SkipReason.LINK_FAILED, str(exc)
+        try:
+            markup = linker._renderer.wrap(url=url, label=label, lang=lang, title=product.title)
         except Exception as exc:  # a user's template may fail; the answer must not
             return SkipReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}"
         final = self.layout.place(hit.start, hit.end, markup.prefix, markup.suffix)
@@ -313,7 +330,7 @@ class _Run:
                 mention=text[hit.start : hit.end],
                 product_id=product.id,
                 merchant=product.merchant,
-                url=href_of(product.url),
+                url=href_of(url),
                 title=product.title,
                 house=catalog.merchant(product.merchant).house,
                 keyword=self.snap.index.keyword(hit.key),
@@ -322,6 +339,7 @@ class _Run:
                 policy=POLICY_VERSION,
                 wrap_start=final.start,
                 wrap_end=final.end,
+                offers=tuple(p.id for p in catalog.offers(product.id) if p.id != product.id),
             )
         )
         return None

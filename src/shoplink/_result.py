@@ -41,6 +41,7 @@ class SkipReason(str, enum.Enum):
     AMBIGUOUS = "ambiguous"
     GATED = "gated"
     RENDER_FAILED = "render_failed"
+    LINK_FAILED = "link_failed"
 
 
 @attrs.frozen
@@ -80,6 +81,8 @@ class Link:
         policy: the version of the choice policy that made the decision.
         wrap_start, wrap_end: the span of the original answer the link markup
             wraps (wider than the mention when the link encloses emphasis).
+        offers: ids of the other products that are the same item at other
+            shops (``Catalog.offers``), sorted by id.
     """
 
     start: int
@@ -96,6 +99,7 @@ class Link:
     policy: str
     wrap_start: int
     wrap_end: int
+    offers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -114,6 +118,7 @@ class Link:
             "candidates": [{"product_id": c.product_id, "score": c.score} for c in self.candidates],
             "policy": self.policy,
             "wrap": [self.wrap_start, self.wrap_end],
+            "offers": list(self.offers),
         }
 
 
