@@ -14,17 +14,34 @@ changing a word of the answer::
 
 import importlib.metadata as _metadata
 
+from ._adapters import (
+    GoogleMerchantFeed,
+    HouseShop,
+    JDUnionExport,
+    OpenAIProductFeed,
+    ShoplinkFile,
+    TaobaoUnionExport,
+)
 from ._catalog import Catalog, RejectedRow, load_catalog
 from ._demo import DemoAnswer, demo_answers, demo_catalog
 from ._exceptions import (
     AnswerError,
     CatalogError,
     ConfigError,
+    LinkError,
     NotSupportedError,
     ShoplinkError,
 )
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, Linker
+from ._links import UTM, LinkBuilder, LinkContext, QueryTracking, add_query
+from ._merchants import (
+    AdapterFailure,
+    InstalledMerchant,
+    MerchantAdapter,
+    SourceRow,
+    installed_merchants,
+)
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
@@ -37,6 +54,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
 __all__ = [
     "DEFAULT_MAX_LINKS",
     "LABEL_PRESETS",
+    "UTM",
+    "AdapterFailure",
     "AnswerError",
     "Availability",
     "Candidate",
@@ -45,22 +64,37 @@ __all__ = [
     "CommercialTerms",
     "ConfigError",
     "DemoAnswer",
+    "GoogleMerchantFeed",
+    "HouseShop",
     "InlineMarkdownRenderer",
     "Insertion",
+    "InstalledMerchant",
+    "JDUnionExport",
     "Link",
+    "LinkBuilder",
+    "LinkContext",
+    "LinkError",
     "LinkMarkup",
     "LinkResult",
     "Linker",
     "Merchant",
+    "MerchantAdapter",
     "NotSupportedError",
+    "OpenAIProductFeed",
     "Product",
+    "QueryTracking",
     "RejectedRow",
     "RelevanceProfile",
     "Renderer",
     "ShoplinkError",
+    "ShoplinkFile",
     "Skip",
     "SkipReason",
+    "SourceRow",
+    "TaobaoUnionExport",
+    "add_query",
     "demo_answers",
     "demo_catalog",
+    "installed_merchants",
     "load_catalog",
 ]

@@ -138,7 +138,7 @@ def _table(
 
 def _xlsx(path: str, name: str) -> Iterator[tuple[int, list[str]]]:
     try:
-        import openpyxl  # type: ignore[import-untyped,unused-ignore]
+        import openpyxl
     except ImportError:  # pragma: no cover - depends on the extra
         raise CatalogError(
             "reading .xlsx needs openpyxl: pip install 'shoplink[xlsx]'", path=name
@@ -249,6 +249,13 @@ class _AffiliateExport:
         except StopIteration:
             return
         index = _header_index(header, self.layout, self.name)
+        # Errors name the columns this file really has.
+        named = {f: header[i].strip().lstrip("\ufeff") for f, i in index.items()}
+        self.columns = {f: n for f, n in named.items() if f not in ("item_id", "affiliate_url")}
+        self.columns["id"] = named["item_id"]
+        self.columns["url"] = " or ".join(
+            named[f] for f in ("affiliate_url", "url") if f in named
+        )
         for number, cells in lines:
             if not any(c.strip() for c in cells):
                 continue

@@ -3,6 +3,7 @@
     shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--json]
     shoplink demo [--id ID | --all] [--json]
     shoplink check CATALOG
+    shoplink merchants
 
 Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
 one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
@@ -179,6 +180,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if catalog.rejected else EXIT_OK
 
 
+def _cmd_merchants(args: argparse.Namespace) -> int:
+    from ._merchants import installed_merchants
+
+    found = installed_merchants()
+    for m in found:
+        about = m.description or f"(cannot load: {m.error})"
+        _out(f"{m.name}\t{m.module}\t{about}\n")
+    if not found:
+        _out("no merchant adapters installed (entry-point group shoplink.merchants)\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoplink",
@@ -223,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a catalog file and list every bad row")
     check.add_argument("catalog", metavar="CATALOG")
     check.set_defaults(run=_cmd_check)
+
+    merchants = sub.add_parser("merchants", help="list the installed merchant adapters")
+    merchants.set_defaults(run=_cmd_merchants)
     return parser
 
 
