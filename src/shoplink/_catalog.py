@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._exceptions import CatalogError
+from ._exceptions import CatalogError, LinkError
 from ._links import LinkBuilder, LinkContext, checked_link
 from ._model import Availability, CommercialTerms, Merchant, Product
 
@@ -253,8 +253,6 @@ class Catalog:
         try:
             url = builder(product, context or LinkContext())
         except Exception as exc:
-            from ._exceptions import LinkError
-
             raise LinkError(
                 f"{name} failed for product {product.id!r}: {type(exc).__name__}: {exc}"
             ) from exc
