@@ -14,6 +14,14 @@ changing a word of the answer::
 
 import importlib.metadata as _metadata
 
+from ._adapters import (
+    GoogleMerchantFeed,
+    HouseShop,
+    JDUnionExport,
+    OpenAIProductFeed,
+    ShoplinkFile,
+    TaobaoUnionExport,
+)
 from ._audit import AuditReport, QAPair, audit, load_qa
 from ._catalog import Catalog, RejectedRow, load_catalog
 from ._demo import DemoAnswer, demo_answers, demo_catalog
@@ -21,12 +29,21 @@ from ._exceptions import (
     AnswerError,
     CatalogError,
     ConfigError,
+    LinkError,
     NotSupportedError,
     ShoplinkError,
 )
 from ._gates import Gate, GateTrip, default_gates
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
+from ._links import UTM, LinkBuilder, LinkContext, QueryTracking, add_query
+from ._merchants import (
+    AdapterFailure,
+    InstalledMerchant,
+    MerchantAdapter,
+    SourceRow,
+    installed_merchants,
+)
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION
@@ -44,6 +61,8 @@ __all__ = [
     "DEFAULT_PRICE_MAX_AGE",
     "LABEL_PRESETS",
     "POLICY_VERSION",
+    "UTM",
+    "AdapterFailure",
     "AnswerError",
     "AuditReport",
     "Availability",
@@ -55,25 +74,40 @@ __all__ = [
     "DemoAnswer",
     "Gate",
     "GateTrip",
+    "GoogleMerchantFeed",
+    "HouseShop",
     "Insertion",
+    "InstalledMerchant",
+    "JDUnionExport",
     "Link",
+    "LinkBuilder",
+    "LinkContext",
+    "LinkError",
     "LinkResult",
     "Linker",
     "Merchant",
+    "MerchantAdapter",
     "NotSupportedError",
     "Offer",
+    "OpenAIProductFeed",
     "Product",
     "QAPair",
+    "QueryTracking",
     "RejectedRow",
     "RelevanceProfile",
     "ShoplinkError",
+    "ShoplinkFile",
     "Skip",
     "SkipReason",
+    "SourceRow",
+    "TaobaoUnionExport",
+    "add_query",
     "audit",
     "default_gates",
     "default_stylesheet",
     "demo_answers",
     "demo_catalog",
+    "installed_merchants",
     "load_catalog",
     "load_qa",
 ]

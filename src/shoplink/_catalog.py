@@ -19,13 +19,17 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
 
-from ._exceptions import CatalogError
+from ._exceptions import CatalogError, LinkError
+from ._links import LinkBuilder, LinkContext, checked_link
 from ._model import Availability, CommercialTerms, Merchant, Product
+
+if TYPE_CHECKING:
+    from ._merchants import AdapterFailure, MerchantAdapter
 
 __all__ = ["Catalog", "RejectedRow", "load_catalog", "parse_product"]
 
@@ -45,6 +49,7 @@ KNOWN_FIELDS = frozenset(
         "description",
         "commission_rate",
         "gtin",
+        "model",
         "price_checked_at",
         "context_terms",
         "negative_terms",
@@ -107,6 +112,10 @@ class Catalog:
         terms: product id to ``CommercialTerms``, for reporting only.
         rejected: rows that lenient loading skipped.
         source: where the catalog came from (a path, ``"demo"``, ...).
+        failures: merchant adapters that failed as a whole while loading
+            (``Catalog.from_merchants``), with their error.
+        link_builders: merchant id to the ``LinkBuilder`` that makes its
+            final link URLs; merchants without one link to ``Product.url``.
     """
 
     products: tuple[Product, ...]
@@ -114,7 +123,10 @@ class Catalog:
     terms: Mapping[str, CommercialTerms] = attrs.field(factory=dict)
     rejected: tuple[RejectedRow, ...] = ()
     source: str = "<memory>"
+    failures: tuple[AdapterFailure, ...] = ()
+    link_builders: Mapping[str, LinkBuilder] = attrs.field(factory=dict, repr=False)
     _by_id: dict[str, Product] = attrs.field(init=False, repr=False)
+    _offers: dict[str, tuple[str, ...]] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         by_id: dict[str, Product] = {}
@@ -123,6 +135,32 @@ class Catalog:
                 raise CatalogError("duplicate id", path=self.source, field="id")
             by_id[product.id] = product
         object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_offers", _group_offers(self.products))
+
+    @classmethod
+    def from_merchants(
+        cls,
+        adapters: Iterable[MerchantAdapter],
+        *,
+        strict: bool = False,
+        source: str = "merchants",
+    ) -> Catalog:
+        """Build one catalog from several merchant adapters.
+
+        Each adapter's rows go through the same checks as ``load_catalog``.
+        Lenient (default): a bad row is listed in ``rejected`` (its ``path``
+        is the adapter's name); an adapter that raises while loading is
+        listed in ``failures`` and contributes nothing, and the others still
+        load.  Strict: the first bad row or failing adapter raises.
+
+        Raises:
+            ConfigError: an adapter has no merchant domains, or two adapters
+                serve the same merchant id.
+            CatalogError: (strict) a bad row or a failing adapter.
+        """
+        from ._merchants import build_catalog
+
+        return build_catalog(cls, adapters, strict=strict, source=source)
 
     @classmethod
     def build(
@@ -133,6 +171,8 @@ class Catalog:
         terms: Iterable[CommercialTerms] = (),
         rejected: Iterable[RejectedRow] = (),
         source: str = "<memory>",
+        failures: Iterable[AdapterFailure] = (),
+        link_builders: Mapping[str, LinkBuilder] | None = None,
     ) -> Catalog:
         """Assemble a catalog from ready-made products.
 
@@ -161,6 +201,8 @@ class Catalog:
             terms={t.product_id: t for t in terms},
             rejected=tuple(rejected),
             source=source,
+            failures=tuple(failures),
+            link_builders=dict(link_builders or {}),
         )
 
     def __len__(self) -> int:
@@ -182,6 +224,67 @@ class Catalog:
     def merchant(self, merchant_id: str) -> Merchant:
         """The merchant with this id (a bare ``Merchant(id)`` if undeclared)."""
         return self.merchants.get(merchant_id) or Merchant(merchant_id)
+
+    def offers(self, product_id: str) -> tuple[Product, ...]:
+        """Every product that is the same item as ``product_id``, itself included.
+
+        Products are the same item when they share a GTIN, or the same brand
+        and model (compared case-insensitively).  The result is sorted by
+        product id: no merchant, house or not, comes first for what it is.
+
+        Raises:
+            KeyError: no product has this id.
+        """
+        if product_id not in self._by_id:
+            raise KeyError(product_id)
+        return tuple(self._by_id[pid] for pid in self._offers.get(product_id, (product_id,)))
+
+    def link_url(self, product: Product, context: LinkContext | None = None) -> str:
+        """The final URL of a link to ``product``, built by its merchant's builder.
+
+        Raises:
+            LinkError: the builder raised, or built something other than an
+                http(s) URL on the merchant's domains.
+        """
+        builder = self.link_builders.get(product.merchant)
+        if builder is None:
+            return product.url
+        name = f"merchant {product.merchant!r}'s URL builder"
+        try:
+            url = builder(product, context or LinkContext())
+        except Exception as exc:
+            raise LinkError(
+                f"{name} failed for product {product.id!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return checked_link(product, url, self.merchant(product.merchant).domains, name)
+
+
+def _group_offers(products: Sequence[Product]) -> dict[str, tuple[str, ...]]:
+    """Product id to the sorted ids of every product that is the same item."""
+    parent: dict[str, str] = {}
+
+    def find(pid: str) -> str:
+        while parent.get(pid, pid) != pid:
+            pid = parent[pid]
+        return pid
+
+    first: dict[tuple[str, ...], str] = {}
+    for product in products:
+        keys: list[tuple[str, ...]] = []
+        if product.gtin:
+            keys.append(("gtin", product.gtin.lstrip("0")))
+        if product.brand.strip() and product.model.strip():
+            brand, model = product.brand.strip().casefold(), product.model.strip().casefold()
+            keys.append(("model", brand, model))
+        for key in keys:
+            other = first.setdefault(key, product.id)
+            a, b = find(product.id), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[str]] = {}
+    for product in products:
+        groups.setdefault(find(product.id), []).append(product.id)
+    return {pid: tuple(sorted(g)) for g in groups.values() if len(g) > 1 for pid in g}
 
 
 # --------------------------------------------------------------------------- fields
@@ -383,6 +486,7 @@ def _parse(row: Mapping[str, Any]) -> tuple[Product, CommercialTerms | None]:
     gtin = _check_text("gtin", gtin_raw, required=False, limit=14).strip() or None
     if gtin is not None and not _GTIN_RE.fullmatch(gtin):
         raise _RowError("gtin", f"{gtin!r} is not an 8, 12, 13 or 14 digit barcode")
+    model = _check_text("model", row.get("model"), required=False, limit=_MAX_ID).strip()
     checked = _check_datetime("price_checked_at", row.get("price_checked_at"))
     context_terms = _check_list("context_terms", row.get("context_terms"), required=False)
     negative_terms = _check_list("negative_terms", row.get("negative_terms"), required=False)
@@ -400,6 +504,7 @@ def _parse(row: Mapping[str, Any]) -> tuple[Product, CommercialTerms | None]:
         category=category,
         description=description,
         gtin=gtin,
+        model=model,
         price_checked_at=checked,
         context_terms=context_terms,
         negative_terms=negative_terms,
@@ -530,23 +635,38 @@ def load_rows(
     path: str,
     strict: bool,
     merchants: Mapping[str, Merchant] | None = None,
+    merchant: Merchant | None = None,
+    seen: dict[str, str] | None = None,
 ) -> tuple[list[Product], list[CommercialTerms], list[RejectedRow]]:
     """Turn numbered raw rows into products, applying the strict/lenient rule.
 
-    Shared by every file format: duplicate ids and URLs outside a declared
-    merchant's domains are caught here, with the row's line number.
+    Shared by every file format and merchant adapter: duplicate ids and URLs
+    outside a declared merchant's domains are caught here, with the row's
+    line number.
+
+    Args:
+        merchant: the one merchant these rows come from (an adapter's): a row
+            without ``merchant`` gets its id, a row naming another merchant
+            is bad, and its domains are always enforced.
+        seen: product id to where it was first loaded, shared across calls
+            so that ids stay unique across several sources.
     """
     products: list[Product] = []
     terms: list[CommercialTerms] = []
     rejected: list[RejectedRow] = []
-    first_line: dict[str, int] = {}
+    first_line: dict[str, str] = {} if seen is None else seen
     for number, row in rows:
         if isinstance(row, RejectedRow):
             bad = row
         else:
             try:
+                if merchant is not None:
+                    row = _own_merchant(row, merchant)
                 product, term = _parse(row)
-                _check_domains(product, (merchants or {}).get(product.merchant))
+                declared = (
+                    merchant if merchant is not None else (merchants or {}).get(product.merchant)
+                )
+                _check_domains(product, declared)
             except _RowError as exc:
                 bad = RejectedRow(path, number, exc.field, exc.reason)
             else:
@@ -555,10 +675,12 @@ def load_rows(
                         path,
                         number,
                         "id",
-                        f"duplicate id {product.id!r} (first on line {first_line[product.id]})",
+                        f"duplicate id {product.id!r} (first on {first_line[product.id]})",
                     )
                 else:
-                    first_line[product.id] = number
+                    first_line[product.id] = (
+                        f"line {number}" if seen is None else (f"{path}:{number}")
+                    )
                     products.append(product)
                     if term is not None:
                         terms.append(term)
@@ -608,6 +730,17 @@ def load_catalog(
         raw, path=name, strict=strict, merchants={m.id: m for m in merchants}
     )
     return Catalog.build(products, merchants=merchants, terms=terms, rejected=rejected, source=name)
+
+
+def _own_merchant(row: Mapping[str, Any], merchant: Merchant) -> Mapping[str, Any]:
+    named = row.get("merchant")
+    if named is None or named == "":
+        return {**row, "merchant": merchant.id}
+    if named != merchant.id:
+        raise _RowError(
+            "merchant", f"row names merchant {named!r}, the source serves {merchant.id!r}"
+        )
+    return row
 
 
 def _check_domains(product: Product, merchant: Merchant | None) -> None:

@@ -4,6 +4,7 @@
     shoplink demo [--id ID | --all] [--style S] [--format F] [--json]
     shoplink check CATALOG
     shoplink audit [QA.jsonl] [--catalog PATH] [--json]
+    shoplink merchants
 
 Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
 one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
@@ -243,6 +244,18 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_merchants(args: argparse.Namespace) -> int:
+    from ._merchants import installed_merchants
+
+    found = installed_merchants()
+    for m in found:
+        about = m.description or f"(cannot load: {m.error})"
+        _out(f"{m.name}\t{m.module}\t{about}\n")
+    if not found:
+        _out("no merchant adapters installed (entry-point group shoplink.merchants)\n")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoplink",
@@ -319,6 +332,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     shared(review)
     review.set_defaults(run=_cmd_audit)
+    merchants = sub.add_parser("merchants", help="list the installed merchant adapters")
+    merchants.set_defaults(run=_cmd_merchants)
     return parser
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import attrs
 
-from ._catalog import Catalog, jsonl_rows, load_rows
+from ._adapters import HouseShop, JDUnionExport, TaobaoUnionExport
+from ._catalog import Catalog
 from ._exceptions import CatalogError
+from ._merchants import MerchantAdapter
 from ._model import Merchant
 
 if sys.version_info >= (3, 11):
@@ -56,25 +58,38 @@ def demo_merchants() -> tuple[Merchant, ...]:
     )
 
 
+def demo_adapters() -> tuple[MerchantAdapter, ...]:
+    """The demo's merchant adapters, one file per merchant in its own format.
+
+    抖音商城 is the house shop in shoplink's JSON Lines; 淘宝 and 京东 are
+    淘宝联盟 and 京东联盟 CSV exports, each with a sidecar of the fields the
+    export cannot carry (keywords, brand, barcode, stock, ...).
+    """
+    merchants = {m.id: m for m in demo_merchants()}
+    folder = _seeds() / "catalog"
+
+    def path(name: str) -> Path:
+        # Installed wheels and source checkouts both give real files here.
+        return Path(str(folder / name))
+
+    return (
+        # No tracking parameters: demo links stay the catalog's own URLs.
+        HouseShop(path("douyin.jsonl"), merchants["douyin"], tracking=None),
+        TaobaoUnionExport(
+            path("taobao.csv"), merchants["taobao"], sidecar=path("taobao.sidecar.jsonl")
+        ),
+        JDUnionExport(path("jd.csv"), merchants["jd"], sidecar=path("jd.sidecar.jsonl")),
+    )
+
+
 def demo_catalog() -> Catalog:
     """The built-in demo catalog: 70-odd products from three merchants.
 
     Face masks, running shoes, keyboards, phones and a few deliberately
-    ambiguous names (苹果, 小米), in Chinese and English.  Fictional data.
+    ambiguous names (苹果, 小米), in Chinese and English.  Fictional data,
+    read through the merchant adapters (``demo_adapters``).
     """
-    merchants = demo_merchants()
-    declared = {m.id: m for m in merchants}
-    folder = _seeds() / "catalog"
-    products, terms = [], []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".jsonl"):
-            continue
-        name = f"seeds/catalog/{entry.name}"
-        rows = jsonl_rows(entry.read_bytes(), name)
-        got, got_terms, _ = load_rows(rows, path=name, strict=True, merchants=declared)
-        products.extend(got)
-        terms.extend(got_terms)
-    return Catalog.build(products, merchants=merchants, terms=terms, source="demo")
+    return Catalog.from_merchants(demo_adapters(), strict=True, source="demo")
 
 
 def demo_answers() -> tuple[DemoAnswer, ...]:

@@ -7,6 +7,7 @@ naturally catch, so ``except ValueError`` keeps working::
     ├── CatalogError(ShoplinkError, ValueError)      bad catalog data: path, line, field
     ├── AnswerError(ShoplinkError, ValueError)       an answer that cannot be read at all
     ├── ConfigError(ShoplinkError, ValueError)       bad arguments to Linker & co.
+    ├── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
     └── NotSupportedError(ShoplinkError, NotImplementedError)
                                                      a style or format not built yet
 
@@ -20,6 +21,7 @@ __all__ = [
     "AnswerError",
     "CatalogError",
     "ConfigError",
+    "LinkError",
     "NotSupportedError",
     "ShoplinkError",
 ]
@@ -64,6 +66,14 @@ class AnswerError(ShoplinkError, ValueError):
 
 class ConfigError(ShoplinkError, ValueError):
     """An argument to a shoplink constructor or function is invalid."""
+
+
+class LinkError(ShoplinkError, ValueError):
+    """A merchant's URL builder failed or built a URL that is not allowed.
+
+    The linker never lets this escape ``link``: the mention stays unlinked
+    and ``LinkResult.skipped`` says why (``SkipReason.LINK_FAILED``).
+    """
 
 
 class NotSupportedError(ShoplinkError, NotImplementedError):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from ._catalog import Catalog
-from ._exceptions import AnswerError, ConfigError
+from ._exceptions import AnswerError, ConfigError, LinkError
 from ._gates import Gate, GateSet, GateTrip, default_gates
 from ._html import HtmlLayout
 from ._index import ProductIndex
@@ -34,6 +34,7 @@ from ._labels import (
     resolve_label,
     validate_label,
 )
+from ._links import LinkContext
 from ._markdown import Placement, Refusal
 from ._matcher import Hit
 from ._offers import DEFAULT_PRICE_MAX_AGE
@@ -189,7 +190,12 @@ class Linker:
         self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
 
     def link(
-        self, answer: str, query: str | None = None, *, now: _dt.datetime | None = None
+        self,
+        answer: str,
+        query: str | None = None,
+        *,
+        now: _dt.datetime | None = None,
+        context: LinkContext | None = None,
     ) -> LinkResult:
         """Link the products that ``answer`` names.
 
@@ -200,6 +206,8 @@ class Linker:
                 label language.
             now: the time prices are judged fresh against (default: the
                 current time, UTC).
+            context: answer and conversation ids for the merchants' URL
+                builders (tracking); position and style are filled in.
 
         Returns:
             A ``LinkResult``.  Its ``text`` is ``answer`` with link markup
@@ -216,7 +224,7 @@ class Linker:
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format)
         moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
-        return _Run(self, snap, text, query_text, moment).execute(hits)
+        return _Run(self, snap, text, query_text, moment, context).execute(hits)
 
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
@@ -284,9 +292,16 @@ class _Run:
     """One ``link`` call: the per-answer state, kept off the shared Linker."""
 
     def __init__(
-        self, linker: Linker, snap: _Snapshot, text: str, query: str, now: _dt.datetime
+        self,
+        linker: Linker,
+        snap: _Snapshot,
+        text: str,
+        query: str,
+        now: _dt.datetime,
+        context: LinkContext | None = None,
     ) -> None:
         self.linker = linker
+        self.context = attrs.evolve(context or LinkContext(), style=linker.style)
         self.snap = snap
         self.text = text
         self.query = Evidence.of(query)
@@ -435,8 +450,14 @@ class _Run:
             )
         product = catalog[decision.product_id]
         try:
+            url = catalog.link_url(
+                product, attrs.evolve(self.context, position=len(self.links) + 1)
+            )
+        except LinkError as exc:  # one merchant's builder must not cost the answer
+            return SkipReason.LINK_FAILED, str(exc)
+        try:
             markup = linker._renderer.mention(
-                url=product.url,
+                url=url,
                 label=label,
                 lang=lang,
                 title=product.title,
@@ -466,7 +487,7 @@ class _Run:
                 mention=text[hit.start : hit.end],
                 product_id=product.id,
                 merchant=product.merchant,
-                url=href_of(product.url),
+                url=href_of(url),
                 title=product.title,
                 house=catalog.merchant(product.merchant).house,
                 keyword=self.snap.index.keyword(hit.key),
@@ -475,6 +496,7 @@ class _Run:
                 policy=POLICY_VERSION,
                 wrap_start=final.start,
                 wrap_end=final.end,
+                offers=tuple(p.id for p in catalog.offers(product.id) if p.id != product.id),
             )
         )
         return None

@@ -83,6 +83,8 @@ class Product:
         availability: stock state; out-of-stock products are never linked.
         brand, category, description: free text used for relevance.
         gtin: barcode; products sharing one are offers of the same item.
+        model: the maker's model number (MPN); products with the same
+            brand and model are offers of the same item too.
         price_checked_at: when ``price`` was last confirmed.
         context_terms: words that must appear near the mention or in the
             query for an ambiguous name to link here (苹果 the fruit).
@@ -102,6 +104,7 @@ class Product:
     category: str = ""
     description: str = ""
     gtin: str | None = None
+    model: str = ""
     price_checked_at: _dt.datetime | None = None
     context_terms: tuple[str, ...] = ()
     negative_terms: tuple[str, ...] = ()

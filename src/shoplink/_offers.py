@@ -96,12 +96,14 @@ def offer_of(
     *,
     now: _dt.datetime,
     max_age: _dt.timedelta | None,
+    url: str | None = None,
 ) -> Offer:
     """The offer to show for ``product`` at time ``now``.
 
     A price without a check time is shown as is (the catalog makes no claim
     about its age); with one, it is shown only if ``now - checked <= max_age``
-    (``max_age=None`` shows every price).
+    (``max_age=None`` shows every price).  ``url`` is the final link target
+    (the merchant's tracked URL, already encoded); by default the product's.
     """
     price, currency, checked = product.price, product.currency, product.price_checked_at
     withheld = False
@@ -118,7 +120,7 @@ def offer_of(
         title=product.title,
         merchant=product.merchant,
         merchant_name=merchant.name or merchant.id,
-        url=href_of(product.url),
+        url=url if url is not None else href_of(product.url),
         image_url=None if image is None else href_of(image),
         price=price,
         currency=currency,

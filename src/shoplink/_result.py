@@ -45,6 +45,7 @@ class SkipReason(str, enum.Enum):
     AMBIGUOUS = "ambiguous"
     GATED = "gated"
     RENDER_FAILED = "render_failed"
+    LINK_FAILED = "link_failed"
 
 
 @attrs.frozen
@@ -89,6 +90,8 @@ class Link:
         number: the reference number (``style="reference"``), else None.
         card_at: the offset of the original answer after which this link's
             card row is inserted (``style="card"``), else None.
+        offers: ids of the other products that are the same item at other
+            shops (``Catalog.offers``), sorted by id.
     """
 
     start: int
@@ -108,6 +111,7 @@ class Link:
     offer: Offer | None = None
     number: int | None = None
     card_at: int | None = None
+    offers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -129,6 +133,7 @@ class Link:
             "offer": None if self.offer is None else self.offer.to_dict(),
             "number": self.number,
             "card_at": self.card_at,
+            "offers": list(self.offers),
         }
 
 

@@ -231,6 +231,7 @@ class Form:
                 catalog.merchant(link.merchant),
                 now=now,
                 max_age=max_age,
+                url=link.url,
             )
             for link in links
         ]

@@ -1,0 +1,251 @@
+"""The merchant adapter interface, building a catalog from several, and discovery.
+
+A merchant adapter reads one merchant's export in that platform's own format
+and yields rows in shoplink's field names; it checks nothing itself.  All
+checking happens in ``_catalog.load_rows``, the same code that reads
+shoplink's own files, so a Taobao export and a JSON Lines file are held to
+exactly the same rules.  Rejected rows carry the adapter's name as their
+``path``.
+
+Loading is isolated per adapter (lenient mode): an adapter that raises
+contributes nothing and is recorded in ``Catalog.failures``; the others load.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, Union
+
+import attrs
+
+from ._exceptions import CatalogError, ConfigError
+from ._links import LinkBuilder, LinkContext
+from ._model import CommercialTerms, Merchant, Product
+
+if TYPE_CHECKING:
+    from ._catalog import Catalog, RejectedRow
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AdapterFailure",
+    "InstalledMerchant",
+    "MerchantAdapter",
+    "SourceRow",
+    "build_catalog",
+    "installed_merchants",
+]
+
+#: The entry-point group under which packages register merchant adapters.
+ENTRY_POINT_GROUP = "shoplink.merchants"
+
+#: One row from an adapter: ``(line or item number, fields)`` with shoplink's
+#: field names, or a ``RejectedRow`` for a row the adapter could not even read.
+SourceRow = Union[tuple[int, Mapping[str, Any]], "RejectedRow"]
+
+
+class MerchantAdapter(Protocol):
+    """What a merchant adapter provides.  Implement it; inherit nothing.
+
+    ``name`` names the source in every error (``"taobao:export.csv"``);
+    ``merchant`` declares the shop, with the link ``domains`` its products
+    may use (required); ``rows()`` yields ``(line, fields)`` pairs using
+    shoplink's field names (see docs/catalog.md), where ``merchant`` may be
+    left out; ``link_url`` builds the final URL of a link to one of its
+    products (return ``product.url`` for no tracking).
+    """
+
+    @property
+    def name(self) -> str:
+        """The source's name, used in errors and in ``Catalog.failures``."""
+        ...
+
+    @property
+    def merchant(self) -> Merchant:
+        """The shop these rows come from, with its allowed link domains."""
+        ...
+
+    def rows(self) -> Iterable[SourceRow]:
+        """The export's rows, numbered, in shoplink's field names."""
+        ...
+
+    def link_url(self, product: Product, context: LinkContext) -> str:
+        """The final URL for a link to ``product`` made in ``context``."""
+        ...
+
+
+@attrs.frozen
+class AdapterFailure:
+    """A merchant adapter that failed as a whole while loading.
+
+    Attributes:
+        adapter: the adapter's ``name``.
+        merchant: its merchant id.
+        error: what went wrong (exception type and message).
+    """
+
+    adapter: str
+    merchant: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.adapter}: adapter failed: {self.error}"
+
+
+def build_catalog(
+    cls: type[Catalog],
+    adapters: Iterable[MerchantAdapter],
+    *,
+    strict: bool,
+    source: str,
+) -> Catalog:
+    """``Catalog.from_merchants``: see there."""
+    from ._catalog import load_rows
+
+    adapters = list(adapters)
+    merchants: dict[str, Merchant] = {}
+    builders: dict[str, LinkBuilder] = {}
+    for adapter in adapters:
+        merchant = adapter.merchant
+        if not isinstance(merchant, Merchant):
+            raise ConfigError(f"adapter {adapter.name!r}: merchant must be a shoplink Merchant")
+        if not merchant.domains:
+            raise ConfigError(
+                f"adapter {adapter.name!r}: merchant {merchant.id!r} declares no link domains"
+            )
+        if merchant.id in merchants:
+            raise ConfigError(f"adapter {adapter.name!r}: merchant {merchant.id!r} is served twice")
+        merchants[merchant.id] = merchant
+        builders[merchant.id] = adapter.link_url
+    products: list[Product] = []
+    terms: list[CommercialTerms] = []
+    rejected: list[RejectedRow] = []
+    failures: list[AdapterFailure] = []
+    seen: dict[str, str] = {}
+    for adapter in adapters:
+        merchant = adapter.merchant
+        mark = dict(seen)
+        try:
+            got, got_terms, bad = load_rows(
+                _guarded(adapter),
+                path=adapter.name,
+                strict=strict,
+                merchant=merchant,
+                seen=seen,
+            )
+        except Exception as exc:
+            if isinstance(exc, CatalogError) and exc.field:
+                exc = _error_in_columns(exc, adapter)
+            if strict:
+                if isinstance(exc, CatalogError):
+                    raise exc  # a bad row or file, named by source, line and field
+                raise CatalogError(
+                    f"adapter failed: {type(exc).__name__}: {exc}", path=adapter.name
+                ) from exc
+            # All or nothing per adapter: half an export is not what the
+            # merchant published, and its ids must not block a later source.
+            seen.clear()
+            seen.update(mark)
+            error = str(exc) if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+            failures.append(AdapterFailure(adapter.name, merchant.id, error))
+            continue
+        products.extend(got)
+        terms.extend(got_terms)
+        rejected.extend(_row_in_columns(r, adapter) for r in bad)
+    return cls.build(
+        products,
+        merchants=merchants.values(),
+        terms=terms,
+        rejected=rejected,
+        source=source,
+        failures=failures,
+        link_builders=builders,
+    )
+
+
+def _column(field: str, adapter: MerchantAdapter) -> str:
+    """Name the source's own column next to shoplink's field (``price (京东价(元))``)."""
+    columns: Mapping[str, str] = getattr(adapter, "columns", {})
+    column = columns.get(field)
+    return f"{field} ({column})" if column and column != field else field
+
+
+def _row_in_columns(row: RejectedRow, adapter: MerchantAdapter) -> RejectedRow:
+    return attrs.evolve(row, field=_column(row.field, adapter))
+
+
+def _error_in_columns(exc: CatalogError, adapter: MerchantAdapter) -> CatalogError:
+    field = _column(exc.field, adapter)
+    return CatalogError(exc.reason, path=exc.path, line=exc.line, field=field)
+
+
+def _guarded(adapter: MerchantAdapter) -> Iterator[tuple[int, Mapping[str, Any] | RejectedRow]]:
+    """The adapter's rows, with a row that is not a pair turned into a rejection."""
+    from ._catalog import RejectedRow
+
+    for index, item in enumerate(adapter.rows(), start=1):
+        if isinstance(item, RejectedRow):
+            yield item.line, item
+            continue
+        if (
+            not isinstance(item, tuple)
+            or len(item) != 2
+            or not isinstance(item[0], int)
+            or not isinstance(item[1], Mapping)
+        ):
+            bad = f"adapter yielded {type(item).__name__}, expected a (line, fields) pair"
+            yield index, RejectedRow(adapter.name, index, "", bad)
+            continue
+        yield item
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@attrs.frozen
+class InstalledMerchant:
+    """A merchant adapter registered under the ``shoplink.merchants`` entry points.
+
+    Attributes:
+        name: the entry point's name (``"taobao"``).
+        module: where it lives (``"shoplink._adapters:TaobaoExport"``).
+        description: the first line of the adapter's docstring, if it loads.
+        distribution: the package that registered it, if known.
+        error: why it could not be imported, if it could not.
+    """
+
+    name: str
+    module: str
+    description: str
+    distribution: str = ""
+    error: str = ""
+
+    def load(self) -> Any:
+        """Import and return the registered adapter (usually a class)."""
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == self.name and ep.value == self.module:
+                return ep.load()
+        raise LookupError(f"merchant adapter {self.name!r} is no longer installed")
+
+
+def installed_merchants() -> tuple[InstalledMerchant, ...]:
+    """Every merchant adapter installed under the ``shoplink.merchants`` group, by name.
+
+    An entry point that fails to import is still listed, with its ``error``.
+    """
+    out = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else ""
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            out.append(
+                InstalledMerchant(
+                    ep.name, ep.value, "", dist_name or "", f"{type(exc).__name__}: {exc}"
+                )
+            )
+            continue
+        doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+        out.append(InstalledMerchant(ep.name, ep.value, doc[0] if doc else "", dist_name or ""))
+    return tuple(sorted(out, key=lambda m: (m.name, m.module)))
