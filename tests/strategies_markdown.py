@@ -15,7 +15,25 @@ __all__ = ["WORDS", "documents", "inline_text", "plain_paragraphs"]
 
 WORDS = ("理肤泉", "面膜", "适乐肤", "玉泽", "CeraVe", "Avene", "serum", "cream")
 _FILLER = ("很好", "推荐", "的", "and", "for", "skin", "敏感肌", "是")
-_PUNCT = ("，", "。", "、", "！", "（", "）", ",", ".", "!", "?", ":", "(", ")", "'", '"', "-")
+_PUNCT = (
+    "，",
+    "。",
+    "、",
+    "！",
+    "（",
+    "）",
+    ",",
+    ".",
+    "!",
+    "?",
+    ":",
+    "(",
+    ")",
+    "'",
+    '"',
+    "-",
+    "\x00",
+)
 
 _word = st.sampled_from(WORDS + _FILLER)
 _sep = st.sampled_from(["", " ", " ", "  "])
@@ -198,7 +216,9 @@ def documents(draw: st.DrawFn) -> str:
         # mostly separated by a blank line, sometimes not (interruptions, laziness)
         if draw(st.integers(0, 3)):
             lines.append("")
-    return "\n".join(lines)
+    # some clients send CRLF (or, rarely, CR) line endings
+    eol = draw(st.sampled_from(["\n"] * 6 + ["\r\n", "\r\n", "\r"]))
+    return eol.join(lines)
 
 
 @st.composite

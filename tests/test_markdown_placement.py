@@ -78,8 +78,10 @@ def load_cases() -> list[tuple[str, str, str]]:
 CASES = load_cases()
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
 @pytest.mark.parametrize(("expect", "marked"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_corpus(expect: str, marked: str) -> None:
+def test_corpus(expect: str, marked: str, eol: str) -> None:
+    marked = marked.replace("\n", eol)
     start = marked.index("⟦")
     end = marked.index("⟧") - 1
     text = marked.replace("⟦", "").replace("⟧", "")
@@ -321,3 +323,23 @@ def test_entity_escaped_destination() -> None:
 def test_bad_destination_is_refused(dest: str) -> None:
     result, _ = _placed_html("推荐理肤泉面膜\n", "理肤泉", f"]({dest})")
     assert result is Refusal.MARKUP
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("推荐\x00理肤泉面膜\n", "place"),
+        ("推荐**理肤泉**\x00面膜\n", "wrap"),
+        ("a\x00**理肤泉**b\r\n", "wrap"),
+        ("`x\x00 理肤泉`\r\n", Refusal.IN_CODE),
+    ],
+)
+def test_nul_is_text(text: str, expect: object) -> None:
+    start = text.index("理肤泉")
+    result = check_placement(text, start, start + 3, f"]({HREF})")
+    if expect == "place":
+        assert result == Placement(start, start + 3)
+    elif expect == "wrap":
+        assert isinstance(result, Placement) and result != Placement(start, start + 3)
+    else:
+        assert result is expect

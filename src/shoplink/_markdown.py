@@ -283,6 +283,8 @@ class _BlockScanner:
         """Process the line ``text[ls:next_ls]`` (including its newline)."""
         text = self.text
         eol = next_ls - 1 if next_ls > ls and text[next_ls - 1] == "\n" else next_ls
+        if eol > ls and text[eol - 1] == "\r":
+            eol -= 1  # CRLF
         line = _Line(ls, ls, eol, next_ls)
         pos, col, rem = ls, 0, 0
         matched = 0
@@ -679,6 +681,7 @@ _URLISH = re.compile(
 _URL_REST = re.compile(r"[\w.+@:/?#-]*")
 _URL_TAIL = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
+_LONE_CR = re.compile(r"\r(?!\n)")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
 _VOID_ELEMENTS = frozenset(
     [
@@ -1395,8 +1398,11 @@ class MarkdownLayout:
     paragraph is.
     """
 
-    def __init__(self, text: str, infos: list[_LeafInfo], refs: set[str]) -> None:
+    def __init__(
+        self, text: str, infos: list[_LeafInfo], refs: set[str], scan: str | None = None
+    ) -> None:
         self._text = text
+        self._scan = text if scan is None else scan  # as CommonMark reads it, same offsets
         self._infos = infos
         self._refs = refs
         self._starts = [i.block.start for i in infos]
@@ -1406,17 +1412,24 @@ class MarkdownLayout:
 
     @classmethod
     def analyze(cls, text: str) -> MarkdownLayout:
-        """Scan ``text`` (Markdown) into leaf blocks and reference definitions."""
-        scanner = _BlockScanner(text)
+        """Scan ``text`` (Markdown) into leaf blocks and reference definitions.
+
+        Line endings are ``\\n``, ``\\r\\n`` or ``\\r``; NUL reads as U+FFFD, as
+        CommonMark says.  Offsets always refer to ``text`` itself.
+        """
+        # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
+        scan = _LONE_CR.sub("\n", text) if "\r" in text else text
+        scan = scan.replace("\x00", "\ufffd")
+        scanner = _BlockScanner(scan)
         pos = 0
-        n = len(text)
+        n = len(scan)
         while pos < n:
-            nl = text.find("\n", pos)
+            nl = scan.find("\n", pos)
             nxt = n if nl < 0 else nl + 1
             scanner.feed(pos, nxt)
             pos = nxt
         scanner.finish()
-        return cls(text, scanner.out, scanner.refs)
+        return cls(text, scanner.out, scanner.refs, scan)
 
     @property
     def blocks(self) -> Sequence[Block]:
@@ -1440,7 +1453,7 @@ class MarkdownLayout:
     def _locate(self, start: int, end: int) -> tuple[_LeafInfo, _Unit | None] | Refusal:
         """The block and inline unit holding ``text[start:end]``, or why there is none."""
         text = self._text
-        if not (0 <= start < end <= len(text)) or "\r" in text or "\x00" in text:
+        if not (0 <= start < end <= len(text)):
             return Refusal.NOT_TEXT
         info = self._info_at(start)
         if info is None or info.block.end < end:
@@ -1463,7 +1476,7 @@ class MarkdownLayout:
             key = (info.block.start, ui)
             unit = self._units.get(key)
             if unit is None:
-                unit = _build_unit(text, info.units[ui], self._refs)
+                unit = _build_unit(self._scan, info.units[ui], self._refs)
                 self._units[key] = unit
             return info, unit
         # partly in a unit (e.g. across table cells) or in none (a delimiter row)
