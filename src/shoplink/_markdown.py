@@ -1409,6 +1409,8 @@ class MarkdownLayout:
         self._units: dict[tuple[int, int], _Unit] = {}
         self._seg_index: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
         self._blocks = tuple(i.block for i in infos)
+        # (prefix, suffix) -> (valid, label holds a code/HTML closer)
+        self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
 
     @classmethod
     def analyze(cls, text: str) -> MarkdownLayout:
@@ -1554,8 +1556,19 @@ class MarkdownLayout:
         if isinstance(found, Refusal):
             return found
         s, e = found
-        label = _label_of(suffix)
-        if label is None or not prefix.startswith("[") or _MENTION_FORBIDDEN.search(prefix[1:]):
+        affixes = self._affixes.get((prefix, suffix))
+        if affixes is None:
+            label = _label_of(suffix)
+            affixes = (
+                label is not None
+                and prefix.startswith("[")
+                and not _MENTION_FORBIDDEN.search(prefix[1:]),
+                label is not None and any(c in _LABEL_CLOSERS for c in label),
+            )
+            if len(self._affixes) < 64:
+                self._affixes[(prefix, suffix)] = affixes
+        valid, label_closes = affixes
+        if not valid:
             return Refusal.MARKUP
         others: list[_Wrap] = []
         for pl, pre, suf in accepted:
@@ -1567,7 +1580,7 @@ class MarkdownLayout:
             others.append((a, b, pre, suf))
         others.sort()
         src = unit.src
-        closers = unit.has_closables and any(c in _LABEL_CLOSERS for c in label)
+        closers = unit.has_closables and label_closes
         candidates = [(s, e)]
         widened = self._widen(unit, s, e)
         if widened is not None:
