@@ -45,15 +45,13 @@ class ProductIndex:
         self._profiles: list[tuple[RelevanceProfile, ...]] = [
             tuple(p.profile() for p in group) for group in self._products
         ]
-        # The same item sold by several shops (same barcode) is one item: an
-        # answer links it once, whichever shop wins.
-        by_gtin: dict[str, list[str]] = {}
-        for product in catalog.products:
-            if product.gtin:
-                by_gtin.setdefault(product.gtin, []).append(product.id)
-        self._same_item: dict[str, tuple[str, ...]] = {
-            pid: tuple(sorted(ids)) for ids in by_gtin.values() for pid in ids
-        }
+        # A keyword is specific when every product it names is the same item
+        # (one product, or offers of one item at several shops): such a name
+        # is decided before generic ones in the same block.
+        item_of = {p.id: min(o.id for o in catalog.offers(p.id)) for p in catalog.products}
+        self._specific: list[bool] = [
+            len({item_of[p.id] for p in group}) <= 1 for group in self._products
+        ]
 
     def find(self, text: str) -> list[Hit]:
         """Leftmost-longest keyword occurrences in ``text`` (see ``KeywordMatcher``)."""
@@ -67,9 +65,9 @@ class ProductIndex:
         """The products that have the keyword ``key``, by product id."""
         return self._products[key]
 
-    def same_item(self, product_id: str) -> tuple[str, ...]:
-        """Ids of every product that is the same item as ``product_id`` (itself included)."""
-        return self._same_item.get(product_id, (product_id,))
+    def is_specific(self, key: int) -> bool:
+        """True if every product with keyword ``key`` is the same item."""
+        return self._specific[key]
 
     def profiles(self, key: int) -> Sequence[RelevanceProfile]:
         """The ranking views of ``products(key)``, in the same order."""

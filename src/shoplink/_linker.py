@@ -16,6 +16,7 @@ snapshot it started with and never sees half of each.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import os
 from collections.abc import Iterable, Sequence
@@ -37,8 +38,9 @@ from ._labels import (
 from ._links import LinkContext
 from ._markdown import Placement, Refusal
 from ._matcher import Hit
+from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE
-from ._rank import POLICY_VERSION, Choice, Evidence, choose, sentence_span
+from ._rank import POLICY_VERSION, Choice, Evidence, advised_against, choose, sentence_span
 from ._render import TemplateSource
 from ._result import (
     Candidate,
@@ -320,7 +322,7 @@ class _Run:
         self._shapes: dict[tuple[str | None, str], MentionMarkup] = {}
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
-        self._last_wrap_end = -1
+        self.accepted: list[_Accepted] = []  # by mention start
         gates = linker._gates
         self.query_trip: GateTrip | None = gates.check_query(query) if gates else None
         self.answer_trips: list[GateTrip] = (
@@ -328,20 +330,33 @@ class _Run:
         )
 
     def execute(self, hits: Sequence[Hit]) -> LinkResult:
-        for hit in hits:
-            reason = self._one(hit)
-            if reason is not None:
-                kind, detail = reason
-                self.skipped.append(
-                    Skip(
-                        hit.start,
-                        hit.end,
-                        self.text[hit.start : hit.end],
-                        self.snap.index.keyword(hit.key),
-                        kind,
-                        detail,
-                    )
+        # The language tracker only moves forward: read it in position order.
+        langs = [self.query_lang or self.languages.at(hit.end) for hit in hits]
+        outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
+        for group in self._block_groups(hits):
+            # Inside one block, names that denote one item go first: a generic
+            # "面膜" must not take the very mask the same paragraph names.
+            # Only the block is consulted (never later text), so a stream
+            # decides exactly as a whole answer does.
+            order = sorted(group, key=lambda i: (not self.snap.index.is_specific(hits[i].key), i))
+            for i in order:
+                outcomes[i] = self._one(hits[i], langs[i])
+        for i, hit in enumerate(hits):
+            decided = outcomes[i]
+            skip = self._emit(decided) if isinstance(decided, _Accepted) else decided
+            if skip is None:
+                continue
+            kind, detail = skip
+            self.skipped.append(
+                Skip(
+                    hit.start,
+                    hit.end,
+                    self.text[hit.start : hit.end],
+                    self.snap.index.keyword(hit.key),
+                    kind,
+                    detail,
                 )
+            )
         blocks, links = self.linker._renderer.finish(
             self.text,
             self.layout,
@@ -405,13 +420,25 @@ class _Run:
                 break
         return None
 
-    def _one(self, hit: Hit) -> tuple[SkipReason, str] | None:
-        """Link one hit, or say why not."""
+    def _block_groups(self, hits: Sequence[Hit]) -> list[list[int]]:
+        """Indices of ``hits``, grouped by the block holding them, in order."""
+        groups: list[list[int]] = []
+        last: tuple[int, int] | None = None
+        for i, hit in enumerate(hits):
+            span = self._block_span(hit)
+            if groups and span == last:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+                last = span
+        return groups
+
+    def _one(self, hit: Hit, lang: str) -> _Accepted | tuple[SkipReason, str]:
+        """Decide one hit: accept it (and reserve its product) or say why not."""
         text, linker, catalog = self.text, self.linker, self.snap.catalog
         trip = self._gated(hit)
         if trip is not None:
             return SkipReason.GATED, trip.describe()
-        lang = self.query_lang or self.languages.at(hit.end)
         label = resolve_label(linker.label, lang)
         # Where may markup go?  Asked first with the shape of the markup
         # (the URL does not change what it touches), so that a mention in
@@ -424,8 +451,13 @@ class _Run:
             # A name links once per answer: a second "面膜" linking to another
             # mask would read as two recommendations the answer never made.
             return SkipReason.ALREADY_LINKED, "this name is already linked"
-        if linker.max_links is not None and len(self.links) >= linker.max_links:
+        if linker.max_links is not None and len(self.accepted) >= linker.max_links:
             return SkipReason.CAPPED, f"max_links={linker.max_links}"
+        cue = advised_against(text, hit.start)
+        if cue is not None:
+            # "暂停美白面膜", "avoid the Pegasus": a link would recommend what
+            # the answer advises against.
+            return SkipReason.ADVISED_AGAINST, f"{cue!r} before the mention"
         block, sentence = self._context(hit)
         decision = choose(
             self.snap.index.profiles(hit.key),
@@ -437,21 +469,10 @@ class _Run:
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
-        # The gap is about tap targets in the text; cards and reference
-        # entries are laid out apart from it, so it is for inline links only.
-        if (
-            linker.style == "inline"
-            and self.links
-            and hit.start - self.links[-1].end < linker.min_gap
-        ):
-            return SkipReason.TOO_CLOSE, (
-                f"{hit.start - self.links[-1].end} characters after the previous link, "
-                f"min_gap={linker.min_gap}"
-            )
         product = catalog[decision.product_id]
         try:
             url = catalog.link_url(
-                product, attrs.evolve(self.context, position=len(self.links) + 1)
+                product, attrs.evolve(self.context, position=len(self.accepted) + 1)
             )
         except LinkError as exc:  # one merchant's builder must not cost the answer
             return SkipReason.LINK_FAILED, str(exc)
@@ -461,42 +482,107 @@ class _Run:
                 label=label,
                 lang=lang,
                 title=product.title,
-                number=self.first_number + len(self.links),
+                number=self.first_number + len(self.accepted),
             )
         except Exception as exc:  # a user's template may fail; the answer must not
             return SkipReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}"
         final = self.layout.place(hit.start, hit.end, markup.probe_prefix, markup.probe_suffix)
         if not isinstance(final, Placement):
             return SkipReason.MARKUP, "the rendered link would change the Markdown around it"
-        between = text[self._last_wrap_end : final.start] if self._last_wrap_end >= 0 else "x"
-        if final.start < self._last_wrap_end or (between and not between.strip("*_~")):
-            # Only delimiter characters between two links: each placement was
-            # checked alone, together they could re-pair emphasis.
-            return SkipReason.MARKUP, "too close to the previous link"
-        self._last_wrap_end = final.end
-        self.linked.update(self.snap.index.same_item(product.id))
+        crowded = self._crowded(hit, final)
+        if crowded is not None:
+            return crowded
+        accepted = _Accepted(hit, product, decision, url, label, lang, final)
+        bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
+        self.linked.update(p.id for p in catalog.offers(product.id))
         self.linked_keys.add(hit.key)
+        return accepted
+
+    def _crowded(self, hit: Hit, final: Placement) -> tuple[SkipReason, str] | None:
+        """Whether a link here would sit too close to one already accepted."""
+        at = bisect.bisect_left([a.hit.start for a in self.accepted], hit.start)
+        before = self.accepted[at - 1] if at > 0 else None
+        after = self.accepted[at] if at < len(self.accepted) else None
+        for left, right in ((before, None), (None, after)):
+            if left is not None:
+                gap_text = self.text[left.final.end : final.start]
+                gap = hit.start - left.hit.end
+                overlap = final.start < left.final.end
+            elif right is not None:
+                gap_text = self.text[final.end : right.final.start]
+                gap = right.hit.start - hit.end
+                overlap = right.final.start < final.end
+            else:
+                continue
+            if overlap or (gap_text and not gap_text.strip("*_~")):
+                # Only delimiter characters between two links: each placement
+                # was checked alone, together they could re-pair emphasis.
+                return SkipReason.MARKUP, "too close to another link's markup"
+            # The gap is about tap targets in the text; cards and reference
+            # entries are laid out apart from it, so it is for inline links only.
+            if self.linker.style == "inline" and gap < self.linker.min_gap:
+                return SkipReason.TOO_CLOSE, (
+                    f"{gap} characters from another link, min_gap={self.linker.min_gap}"
+                )
+        return None
+
+    def _emit(self, acc: _Accepted) -> tuple[SkipReason, str] | None:
+        """Insert an accepted link's markup; positions and numbers follow the text.
+
+        The URL is built again with the link's final position (decisions in a
+        block are made specific names first, so the position known then was
+        provisional).  A builder that fails only now still costs just the link.
+        """
+        catalog, hit = self.snap.catalog, acc.hit
+        try:
+            url = catalog.link_url(
+                acc.product, attrs.evolve(self.context, position=len(self.links) + 1)
+            )
+        except LinkError as exc:
+            return SkipReason.LINK_FAILED, str(exc)
+        markup = self.linker._renderer.mention(
+            url=url,
+            label=acc.label,
+            lang=acc.lang,
+            title=acc.product.title,
+            number=self.first_number + len(self.links),
+        )
         if markup.prefix:
-            self.insertions.append(Insertion(final.start, markup.prefix))
+            self.insertions.append(Insertion(acc.final.start, markup.prefix))
         if markup.suffix:
-            self.insertions.append(Insertion(final.end, markup.suffix))
+            self.insertions.append(Insertion(acc.final.end, markup.suffix))
         self.links.append(
             Link(
                 start=hit.start,
                 end=hit.end,
-                mention=text[hit.start : hit.end],
-                product_id=product.id,
-                merchant=product.merchant,
+                mention=self.text[hit.start : hit.end],
+                product_id=acc.product.id,
+                merchant=acc.product.merchant,
                 url=href_of(url),
-                title=product.title,
-                house=catalog.merchant(product.merchant).house,
+                title=acc.product.title,
+                house=catalog.merchant(acc.product.merchant).house,
                 keyword=self.snap.index.keyword(hit.key),
-                label=label,
-                candidates=tuple(Candidate(pid, s) for pid, s in decision.scored),
+                label=acc.label,
+                candidates=tuple(Candidate(pid, sc) for pid, sc in acc.decision.scored),
                 policy=POLICY_VERSION,
-                wrap_start=final.start,
-                wrap_end=final.end,
-                offers=tuple(p.id for p in catalog.offers(product.id) if p.id != product.id),
+                wrap_start=acc.final.start,
+                wrap_end=acc.final.end,
+                offers=tuple(
+                    p.id for p in catalog.offers(acc.product.id) if p.id != acc.product.id
+                ),
             )
         )
         return None
+
+
+@attrs.frozen
+class _Accepted:
+    """A mention that will be linked, decided before its markup is placed."""
+
+    hit: Hit
+    product: Product
+    decision: Choice
+    url: str
+    label: str | None
+    lang: str
+    final: Placement

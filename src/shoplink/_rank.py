@@ -130,6 +130,27 @@ def _clause_features(clause: str, out: set[str]) -> None:
             out.add(word)
 
 
+_CLAUSE_CI = re.compile(_CLAUSE.pattern, re.IGNORECASE)
+_NEGATION_CI = re.compile(_NEGATION.pattern, re.IGNORECASE)
+
+
+def advised_against(text: str, start: int) -> str | None:
+    """The negation cue before ``start`` in its clause, if the answer advises against it.
+
+    ``泛红期间暂停美白面膜`` and "avoid the Pegasus on mud" name a product in
+    order to steer the reader away from it; linking it would recommend what
+    the answer does not.  Only a cue *before* the mention counts: "CeraVe
+    cream is not greasy" says something good about it.  The clause is the
+    text back to the previous clause punctuation (at most 200 characters).
+    """
+    window = text[max(0, start - 200) : start]
+    clause_start = 0
+    for match in _CLAUSE_CI.finditer(window):
+        clause_start = match.end()
+    found = _NEGATION_CI.search(window, clause_start)
+    return found.group() if found else None
+
+
 def features(text: str) -> frozenset[str]:
     """The relevance features of ``text``: folded words and CJK bigrams.
 

@@ -44,6 +44,7 @@ class SkipReason(str, enum.Enum):
     OUT_OF_STOCK = "out_of_stock"
     AMBIGUOUS = "ambiguous"
     GATED = "gated"
+    ADVISED_AGAINST = "advised_against"
     RENDER_FAILED = "render_failed"
     LINK_FAILED = "link_failed"
 
