@@ -28,6 +28,7 @@ from ._linker import DEFAULT_MAX_LINKS, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._render import InlineMarkdownRenderer, LinkMarkup, Renderer
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
+from ._stream import LinkStream, atext_deltas, chunk_text, text_deltas
 
 try:
     __version__ = _metadata.version("shoplink")
@@ -50,6 +51,7 @@ __all__ = [
     "Link",
     "LinkMarkup",
     "LinkResult",
+    "LinkStream",
     "Linker",
     "Merchant",
     "NotSupportedError",
@@ -60,7 +62,10 @@ __all__ = [
     "ShoplinkError",
     "Skip",
     "SkipReason",
+    "atext_deltas",
+    "chunk_text",
     "demo_answers",
     "demo_catalog",
     "load_catalog",
+    "text_deltas",
 ]

@@ -308,7 +308,8 @@ def _closed_end(complete: str) -> int:
         return last.end if last.end < size else size
     start = last.start
     j = i - 1
-    while j >= 0 and blocks[j].kind in _GROWING and blocks[j].end == start:
+    # Definitions are parsed out of the start of the same paragraph leaf.
+    while j >= 0 and blocks[j].kind == "definition" and blocks[j].end == start:
         start = blocks[j].start
         j -= 1
     return start
