@@ -413,3 +413,46 @@ def test_async_text_deltas() -> None:
 
     answer = "".join(shoplink.chunk_text(e) for e in events)
     assert asyncio.run(run()) == LINKER.link(answer, "敏感肌适合用什么样的面膜").text
+
+
+def _sse_events(path: Path) -> list[dict[str, Any]]:
+    """The JSON ``data:`` payloads of a server-sent event stream."""
+    events = []
+    for line in path.read_text("utf-8").splitlines():
+        if line.startswith("data:"):
+            events.append(json.loads(line[len("data:") :]))
+    return events
+
+
+SDK_RECORDINGS = sorted((DATA / "anthropic-sdk").glob("*.sse"))
+SDK_LINKER = shoplink.Linker(
+    catalog_from_rows(
+        [
+            product_row("o1", ["Claude Opus 4.7"], title="Claude Opus 4.7 subscription"),
+            product_row("w1", ["weather"], title="Weather station"),
+            product_row("t1", ["tax guide"], title="Tax guide 2025"),
+            product_row("h1", ["Hello"], title="Hello Kitty mug"),
+        ]
+    ),
+    label="us",
+)
+
+
+@pytest.mark.parametrize("path", SDK_RECORDINGS, ids=[p.stem for p in SDK_RECORDINGS])
+@pytest.mark.parametrize("as_objects", [False, True])
+def test_recorded_anthropic_sdk_streams(path: Path, as_objects: bool) -> None:
+    events: list[Any] = _sse_events(path)
+    if as_objects:
+        events = [_ns(e) for e in events]
+    deltas = list(shoplink.text_deltas(events))
+    answer = "".join(deltas)
+    # only text_delta text: no tool input JSON, citations or unknown events
+    expected = "".join(
+        e["delta"]["text"]
+        for e in _sse_events(path)
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "text_delta"
+    )
+    assert answer == expected and answer
+    whole = SDK_LINKER.link(answer)
+    assert whole.links
+    assert "".join(SDK_LINKER.stream(deltas)) == whole.text
