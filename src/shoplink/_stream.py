@@ -113,6 +113,7 @@ class LinkStream:
         self._tail_first: int | None = None  # first visible mention start in [C, len(B))
         self._scanned = 0  # len(B) when the open region was last scanned
         self._recheck = False  # insertions at C == len(B) are held back
+        self._linked_at = -1  # C at the last re-link
         self._finished = False
 
     @property
@@ -195,9 +196,12 @@ class LinkStream:
             self._closed = closed
             self._tail_first = None
             self._scanned = closed
+        held = self._recheck
         self._recheck = closed == len(text)
-        if closed < self._pos:
+        if closed < self._pos or (closed == self._linked_at and not held):
+            # Nothing closed since the last re-link: no new final insertions.
             return ""
+        self._linked_at = closed
         result = self._link()
         keep = None
         if closed < len(text):
