@@ -48,6 +48,7 @@ from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceP
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
+from ._stream import LinkStream, atext_deltas, chunk_text, text_deltas
 from ._styles import default_stylesheet
 
 try:
@@ -84,6 +85,7 @@ __all__ = [
     "LinkContext",
     "LinkError",
     "LinkResult",
+    "LinkStream",
     "Linker",
     "Merchant",
     "MerchantAdapter",
@@ -102,7 +104,9 @@ __all__ = [
     "SourceRow",
     "TaobaoUnionExport",
     "add_query",
+    "atext_deltas",
     "audit",
+    "chunk_text",
     "default_gates",
     "default_stylesheet",
     "demo_answers",
@@ -110,4 +114,5 @@ __all__ = [
     "installed_merchants",
     "load_catalog",
     "load_qa",
+    "text_deltas",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -51,6 +51,7 @@ from ._result import (
     SkipReason,
     apply_insertions,
 )
+from ._stream import LinkStream, link_astream, link_stream
 from ._styles import Form, MentionMarkup
 from ._urls import href_of
 
@@ -231,6 +232,35 @@ class Linker:
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
+
+    def stream(
+        self, chunks: Iterable[str | bytes], query: str | None = None
+    ) -> Iterator[str]:
+        """Link an answer while it streams: yield the linked text piece by piece.
+
+        The pieces joined equal ``link(whole_answer, query).text``; text is
+        held back only while it could still become part of a link (see
+        ``docs/streaming.md`` for the bound).
+
+        Args:
+            chunks: the answer's text chunks, cut anywhere (``text_deltas``
+                turns LLM client chunks into text).
+            query: the user's question.
+
+        Raises:
+            AnswerError: a chunk is not text or not valid UTF-8.
+        """
+        return link_stream(self, chunks, query)
+
+    def astream(
+        self, chunks: AsyncIterable[str | bytes], query: str | None = None
+    ) -> AsyncIterator[str]:
+        """``stream`` for an async iterable of chunks; an async iterator of text."""
+        return link_astream(self, chunks, query)
+
+    def streamer(self, query: str | None = None) -> LinkStream:
+        """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``."""
+        return LinkStream(self, query)
 
 
 def _gate_list(gates: GatesOption | _Default) -> list[Gate]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import shoplink
 
 
@@ -28,3 +30,17 @@ def link_cards_in_html(answer: str) -> str:
     linker = shoplink.Linker(shoplink.demo_catalog(), style="card", format="html", label="us")
     css: str = shoplink.default_stylesheet()
     return f"<style>{css}</style>" + linker.link(answer).text
+
+
+def stream_answer(linker: shoplink.Linker, events: list[dict[str, object]]) -> str:
+    """A user streaming LLM client events through the linker, pull and push style."""
+    pulled = "".join(linker.stream(shoplink.text_deltas(events), query="面膜"))
+    push: shoplink.LinkStream = linker.streamer(query="面膜")
+    pushed = "".join(push.feed(shoplink.chunk_text(e)) for e in events) + push.flush()
+    assert pulled == pushed and push.pending == 0
+    return pulled
+
+
+async def astream_answer(linker: shoplink.Linker, events: AsyncIterator[object]) -> str:
+    """The async variant, as a FastAPI endpoint would use it."""
+    return "".join([p async for p in linker.astream(shoplink.atext_deltas(events))])

@@ -1,0 +1,60 @@
+"""Streaming cost: linking while streaming against linking whole.
+
+Run (not part of the test suite; no timing is asserted anywhere)::
+
+    PYTHONPATH=src python -m pytest benchmarks/stream_bench.py -p no:cacheprovider \
+        --benchmark-group-by=group --benchmark-columns=min,mean,rounds
+
+Groups:
+
+* ``answer``: all 15 demo answers (about 10,000 characters), linked whole
+  once each, and streamed in 16-character chunks (about the size of a few
+  LLM tokens in a server's SSE frames).
+* ``chunk``: the same answers streamed in 1, 2, 3 and 4 character chunks:
+  the per-chunk overhead.  Divide the time by the number of chunks
+  (printed in ``extra_info``) for the cost of one ``feed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import shoplink
+
+LINKER = shoplink.Linker(shoplink.demo_catalog())
+ANSWERS = [(a.answer, a.query) for a in shoplink.demo_answers()]
+TOTAL = sum(len(a) for a, _ in ANSWERS)
+
+
+def _whole() -> None:
+    for answer, query in ANSWERS:
+        LINKER.link(answer, query)
+
+
+def _streamed(size: int) -> None:
+    for answer, query in ANSWERS:
+        chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+        for _ in LINKER.stream(chunks, query):
+            pass
+
+
+@pytest.mark.benchmark(group="answer")
+def test_link_whole(benchmark: Any) -> None:
+    benchmark.extra_info["characters"] = TOTAL
+    benchmark(_whole)
+
+
+@pytest.mark.benchmark(group="answer")
+def test_stream_16_char_chunks(benchmark: Any) -> None:
+    benchmark.extra_info["characters"] = TOTAL
+    benchmark.extra_info["chunks"] = sum(-(-len(a) // 16) for a, _ in ANSWERS)
+    benchmark(_streamed, 16)
+
+
+@pytest.mark.benchmark(group="chunk")
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_stream_small_chunks(benchmark: Any, size: int) -> None:
+    benchmark.extra_info["chunks"] = sum(-(-len(a) // size) for a, _ in ANSWERS)
+    benchmark(_streamed, size)

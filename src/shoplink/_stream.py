@@ -1,0 +1,430 @@
+"""Linking while the answer streams, with the same result as linking it whole.
+
+``LinkStream`` keeps the text fed so far (the buffer ``B``) and releases a
+prefix of ``linker.link(whole_answer).text`` as soon as no later text can
+change it.  It never retracts or rewrites what it has released, and it
+releases every link whole (prefix, mention and suffix in one piece).
+
+Why a prefix can be final: for a Markdown answer, what the linker decides
+about a mention depends only on the query, the text before the mention and
+the leaf block that holds it (choice context = the mention's block; label
+language from the query or the text before the mention; caps, once per
+product and spacing by position).  So once a leaf block is *closed*
+(text after it proves it cannot grow or change kind), the insertions that
+``link(B)`` places in it are the ones ``link(whole)`` will place.
+
+Two release points, both in offsets of the original answer:
+
+* ``C``, the closed end: the start of the leaf that may still change.  Only
+  complete lines count; of those, a paragraph or table (or a run of link
+  reference definitions, which are parsed out of a paragraph) that reaches
+  the last complete line may still grow, become a setext heading, or lose
+  its last line to a table header.  Every other leaf is final line by line
+  (ATX headings, thematic breaks, code, HTML: their lines can never take a
+  link), and a blank line closes paragraphs and tables.  Original text and
+  ``link(B)``'s insertions up to ``C`` are released after each newline.
+* ``R``, the safe point inside the open region ``[C, len(B))``: plain text
+  before any place where an insertion could still land.  An insertion only
+  ever lands at a mention, or before a run of ``*``/``_``/``~`` right before
+  it (a link may wrap a whole emphasis); a mention not yet visible can start
+  no earlier than ``len(B) - L`` (``L`` = the longest keyword: a folded
+  keyword is never shorter than the original text it matches), and one that
+  is visible stops ``R`` at its start.  Between newlines only this runs.
+
+The delay bound that follows: a character is released once the text after
+it is longer than the longest keyword plus an emphasis run, unless an
+unreleased mention precedes it in the same open paragraph or table, in which
+case it comes out when that block closes (a blank line or the start of
+another block), because the choice for the mention reads the whole block.
+
+What this relies on, beyond the block contract above, is listed in
+``docs/streaming.md``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import copy
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import AnswerError
+from ._markdown import MarkdownLayout
+from ._result import LinkResult
+
+if TYPE_CHECKING:
+    from ._linker import Linker
+
+__all__ = [
+    "LinkStream",
+    "atext_deltas",
+    "chunk_text",
+    "link_astream",
+    "link_stream",
+    "text_deltas",
+]
+
+# Leaf kinds whose lines are not final until the leaf closes.
+_GROWING = ("paragraph", "table", "definition")
+_EMPHASIS = "*_~"
+
+
+class LinkStream:
+    """Push-style streaming linker: ``feed`` chunks, then ``flush`` once.
+
+    Create one per answer with ``linker.streamer(query=...)``.  The
+    concatenation of everything ``feed`` and ``flush`` return equals
+    ``linker.link(whole_answer, query).text``.
+
+    The stream pins the linker's catalog when it is created: a
+    ``linker.update`` during the stream is seen by the next stream.
+
+    Args:
+        linker: the ``Linker`` to link with.
+        query: the user's question (relevance and label language).
+
+    Raises:
+        AnswerError: ``query`` is not text or not valid UTF-8.
+    """
+
+    def __init__(self, linker: Linker, query: str | bytes | None = None) -> None:
+        # A shallow copy keeps the snapshot (catalog + index) of this moment:
+        # ``update`` rebinds the original's snapshot, never mutates it.
+        self._linker = copy.copy(linker)
+        if isinstance(query, (bytes, bytearray, memoryview)):
+            try:
+                query = bytes(query).decode("utf-8")
+            except UnicodeDecodeError:
+                raise AnswerError("query is not valid UTF-8") from None
+        if query is not None and not isinstance(query, str):
+            raise AnswerError(f"query must be str, got {type(query).__name__}")
+        self._query = query
+        matcher = self._linker._snapshot.index.matcher
+        self._matcher = matcher
+        # Original code points a hit spans are at most its folded length.
+        self._longest = max((len(k) for k in matcher.keywords), default=0)
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._text = ""  # B: everything fed
+        self._pos = 0  # original offset released up to
+        self._done_at_pos = 0  # insertions at offset _pos already released
+        self._closed = 0  # C
+        self._complete = 0  # len of the complete-line prefix of B
+        self._tail_first: int | None = None  # first visible mention start in [C, len(B))
+        self._scanned = 0  # len(B) when the open region was last scanned
+        self._recheck = False  # insertions at C == len(B) are held back
+        self._linked_at = -1  # C at the last re-link
+        self._finished = False
+
+    @property
+    def pending(self) -> int:
+        """How many characters of the answer are fed but not released yet."""
+        return len(self._text) - self._pos
+
+    def feed(self, chunk: str | bytes) -> str:
+        """Add the next chunk of the answer; return the text now final.
+
+        Args:
+            chunk: the next piece of the answer, cut anywhere (``bytes`` are
+                decoded as UTF-8, and may split a character).
+
+        Returns:
+            The next piece of the linked answer; often ``""``.
+
+        Raises:
+            AnswerError: the chunk is not text, or not valid UTF-8.
+            RuntimeError: the stream was already flushed.
+        """
+        if self._finished:
+            raise RuntimeError("feed() after flush(): start a new stream per answer")
+        piece = self._decode(chunk, final=False)
+        if not piece:
+            return ""
+        self._text += piece
+        out: list[str] = []
+        if "\n" in piece or self._recheck:
+            out.append(self._release_closed())
+        out.append(self._release_open())
+        return "".join(out)
+
+    def flush(self) -> str:
+        """End the stream: return the rest of the linked answer.
+
+        Raises:
+            AnswerError: the bytes fed end inside a UTF-8 character.
+            RuntimeError: ``flush`` was already called.
+        """
+        if self._finished:
+            raise RuntimeError("flush() called twice: start a new stream per answer")
+        self._text += self._decode(b"" if self._decoder else "", final=True)
+        self._finished = True
+        if self._pos == len(self._text) and not self._text:
+            return ""
+        result = self._link()
+        return self._release(result, len(self._text), None)
+
+    # -- internals -----------------------------------------------------------
+
+    def _decode(self, chunk: object, final: bool) -> str:
+        if isinstance(chunk, str):
+            if self._decoder is not None and not final:
+                # Mixing is allowed; text after bytes needs no decoding.
+                return self._decode(b"", final=True) + chunk
+            return chunk
+        if isinstance(chunk, (bytes, bytearray, memoryview)):
+            if self._decoder is None:
+                self._decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                return self._decoder.decode(bytes(chunk), final)
+            except UnicodeDecodeError:
+                raise AnswerError("answer is not valid UTF-8") from None
+            finally:
+                if final:
+                    self._decoder = None
+        raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
+
+    def _link(self) -> LinkResult:
+        return self._linker.link(self._text, self._query)
+
+    def _release_closed(self) -> str:
+        """Re-link ``B`` and release everything up to the closed end ``C``."""
+        text = self._text
+        complete = text.rfind("\n") + 1
+        self._complete = complete
+        closed = max(self._closed, _closed_end(text[:complete]))
+        if closed != self._closed:
+            self._closed = closed
+            self._tail_first = None
+            self._scanned = closed
+        held = self._recheck
+        self._recheck = closed == len(text)
+        if closed < self._pos or (closed == self._linked_at and not held):
+            # Nothing closed since the last re-link: no new final insertions.
+            return ""
+        self._linked_at = closed
+        result = self._link()
+        keep = None
+        if closed < len(text):
+            # At ``C`` the insertions of a closed block (a card after it) come
+            # before those of the open one (a link starting the next line):
+            # the linker appends them in text order and sorts stably.
+            opening = sum(
+                1 for link in result.links if link.start >= closed and link.wrap_start == closed
+            )
+            at_c = _count_at(result, closed)
+            keep = at_c - opening
+        else:
+            # Nothing at the very end may go out early: a reference list
+            # goes there, and it is only complete at the end of the stream.
+            keep = 0
+        return self._release(result, closed, keep)
+
+    def _release_open(self) -> str:
+        """Release plain text of the open region up to the safe point ``R``."""
+        text = self._text
+        size = len(text)
+        first = self._tail_first
+        if first is None:
+            # Mentions seen before started after ``scanned - L``; look again
+            # from there (one character earlier for the boundary rule; a
+            # spurious hit at the cut only makes ``R`` smaller).
+            start = max(self._closed, self._scanned - self._longest - 1)
+            found = self._matcher.find_candidates(text[start:])
+            if found:
+                first = start + found[0].start
+                self._tail_first = first
+            self._scanned = size
+        limit = size - self._longest
+        if first is not None:
+            limit = min(limit, first)
+        limit = max(limit, self._closed)
+        # A link may wrap the emphasis right before the mention.
+        while limit > self._closed and text[limit - 1] in _EMPHASIS:
+            limit -= 1
+        if limit <= self._pos:
+            return ""
+        piece = text[self._pos : limit]
+        self._pos = limit
+        self._done_at_pos = 0
+        return piece
+
+    def _release(self, result: LinkResult, upto: int, keep: int | None) -> str:
+        """Release original text ``[pos, upto)`` with its insertions.
+
+        ``keep`` is how many of the insertions at ``upto`` itself go out
+        (None: all of them).
+        """
+        pos, text = self._pos, result.original
+        inserts = result.insertions
+        ats = [ins.at for ins in inserts]
+        i = bisect.bisect_left(ats, pos) + self._done_at_pos
+        out: list[str] = []
+        cursor = pos
+        at_upto = self._done_at_pos if upto == pos else 0
+        while i < len(inserts):
+            ins = inserts[i]
+            if ins.at > upto:
+                break
+            if ins.at == upto:
+                if keep is not None and at_upto >= keep:
+                    break
+                at_upto += 1
+            out.append(text[cursor : ins.at])
+            out.append(ins.text)
+            cursor = ins.at
+            i += 1
+        out.append(text[cursor:upto])
+        if upto > pos:
+            self._pos = upto
+            self._done_at_pos = at_upto
+        else:
+            self._done_at_pos = max(self._done_at_pos, at_upto)
+        return "".join(out)
+
+
+def _count_at(result: LinkResult, at: int) -> int:
+    ats = [ins.at for ins in result.insertions]
+    return bisect.bisect_right(ats, at) - bisect.bisect_left(ats, at)
+
+
+def _closed_end(complete: str) -> int:
+    """The closed end ``C`` of a text made of complete lines.
+
+    The start of the trailing paragraph/table (with any definitions parsed
+    out of the same leaf) when it reaches the end of the text; otherwise the
+    end of the text.
+    """
+    size = len(complete)
+    if not size:
+        return 0
+    blocks = MarkdownLayout.analyze(complete).blocks
+    i = len(blocks) - 1
+    while i >= 0 and blocks[i].kind == "blank":
+        i -= 1
+    if i < 0:
+        return size
+    last = blocks[i]
+    if i < len(blocks) - 1:
+        # Blank lines follow the last leaf: they close paragraphs and tables,
+        # and the lines of every other kind are final line by line.
+        return size
+    if last.kind not in _GROWING:
+        return last.end if last.end < size else size
+    start = last.start
+    j = i - 1
+    # Definitions are parsed out of the start of the same paragraph leaf.
+    while j >= 0 and blocks[j].kind == "definition" and blocks[j].end == start:
+        start = blocks[j].start
+        j -= 1
+    return start
+
+
+def link_stream(linker: Linker, chunks: Iterable[str | bytes], query: str | None) -> Iterator[str]:
+    """Yield the linked answer piece by piece as ``chunks`` arrive (``Linker.stream``)."""
+    stream = LinkStream(linker, query)
+    for chunk in chunks:
+        piece = stream.feed(chunk)
+        if piece:
+            yield piece
+    piece = stream.flush()
+    if piece:
+        yield piece
+
+
+async def link_astream(
+    linker: Linker, chunks: AsyncIterable[str | bytes], query: str | None
+) -> AsyncIterator[str]:
+    """Async ``link_stream`` (``Linker.astream``)."""
+    stream = LinkStream(linker, query)
+    async for chunk in chunks:
+        piece = stream.feed(chunk)
+        if piece:
+            yield piece
+    piece = stream.flush()
+    if piece:
+        yield piece
+
+
+# -- chunk objects of LLM clients ------------------------------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def chunk_text(chunk: object) -> str:
+    """The answer text carried by one streamed chunk of a common LLM client.
+
+    Duck-typed (plain dicts parsed from the wire work too), with no import of
+    any client library:
+
+    * OpenAI Chat Completions chunks: ``chunk.choices[i].delta.content`` of
+      the choice with ``index`` 0 (``None`` and empty ``choices``, as in the
+      final usage chunk, give ``""``).
+    * OpenAI Responses events: ``type == "response.output_text.delta"``
+      gives ``event.delta``; every other event gives ``""``.
+    * Anthropic Messages events: ``type == "content_block_delta"`` with
+      ``delta.type == "text_delta"`` gives ``delta.text``; other events
+      (thinking, tool input, message start/stop) give ``""``.
+    * ``str`` chunks are returned as they are (``anthropic``'s
+      ``text_stream`` and most frameworks already yield text).
+
+    Raises:
+        TypeError: ``chunk`` is none of these.
+    """
+    if isinstance(chunk, str):
+        return chunk
+    choices = _field(chunk, "choices")
+    if choices is not None:
+        for choice in choices:
+            index = _field(choice, "index")
+            if index not in (None, 0):
+                continue
+            delta = _field(choice, "delta")
+            content = _field(delta, "content") if delta is not None else None
+            return content if isinstance(content, str) else ""
+        return ""
+    kind = _field(chunk, "type")
+    if isinstance(kind, str):
+        if kind == "response.output_text.delta":
+            delta = _field(chunk, "delta")
+            return delta if isinstance(delta, str) else ""
+        if kind == "content_block_delta":
+            delta = _field(chunk, "delta")
+            if delta is not None and _field(delta, "type") == "text_delta":
+                text = _field(delta, "text")
+                return text if isinstance(text, str) else ""
+        return ""
+    raise TypeError(
+        f"not a known LLM stream chunk: {type(chunk).__name__} "
+        "(expected an OpenAI chat chunk, an OpenAI Responses event, an Anthropic event or str)"
+    )
+
+
+def text_deltas(chunks: Iterable[object]) -> Iterator[str]:
+    """The answer text of a stream of LLM client chunks (see ``chunk_text``).
+
+    Chunks that carry no text are skipped, so the result can be passed
+    straight to ``Linker.stream``.
+
+    Raises:
+        TypeError: a chunk is of no known kind.
+    """
+    for chunk in chunks:
+        text = chunk_text(chunk)
+        if text:
+            yield text
+
+
+async def atext_deltas(chunks: AsyncIterable[object]) -> AsyncIterator[str]:
+    """Async ``text_deltas``: for ``AsyncOpenAI`` and ``AsyncAnthropic`` streams.
+
+    Raises:
+        TypeError: a chunk is of no known kind.
+    """
+    async for chunk in chunks:
+        text = chunk_text(chunk)
+        if text:
+            yield text
