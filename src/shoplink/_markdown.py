@@ -382,6 +382,7 @@ class _BlockScanner:
                 and leaf.kind == "paragraph"
                 and not blank
                 and (ind >= 4 or not self._starts_leaf(nsp, eol, in_para=True))
+                and not self._only_definitions(leaf)
             ):
                 line.lazy = True
                 leaf.lines.append(line)
@@ -465,6 +466,28 @@ class _BlockScanner:
             return
         self._close_leaf()
         self.leaf = _Leaf("paragraph", [line])
+
+    def _only_definitions(self, leaf: _Leaf) -> bool:
+        """Whether the open paragraph is all link reference definitions so far.
+
+        markdown-it parses those with its own block rule, which takes no lazy
+        continuation lines.
+        """
+        text = self.text
+        lines = leaf.lines
+        if text[lines[0].content] != "[":
+            return False
+        if len(lines) > 50:
+            leaf.unsure = True  # not worth the quadratic re-check
+            return False
+        src = "\n".join(text[ln.content : ln.end] for ln in lines)
+        pos = 0
+        while pos < len(src):
+            m = _REF_DEF.match(src, pos) or _REF_DEF_NO_TITLE.match(src, pos)
+            if m is None or not m.group(1).strip(_TRIM_CHARS):
+                return False
+            pos = m.end()
+        return True
 
     def _starts_leaf(self, nsp: int, eol: int, in_para: bool) -> bool:
         """Whether a line (indent < 4) would start a block that interrupts a paragraph."""
