@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-__all__ = ["WORDS", "documents", "inline_text", "plain_paragraphs"]
+__all__ = ["WORDS", "dense_emphasis", "documents", "inline_text", "plain_paragraphs"]
 
 WORDS = ("理肤泉", "面膜", "适乐肤", "玉泽", "CeraVe", "Avene", "serum", "cream")
 _FILLER = ("很好", "推荐", "的", "and", "for", "skin", "敏感肌", "是")
@@ -236,3 +236,20 @@ def plain_paragraphs(draw: st.DrawFn) -> str:
             parts.append(draw(st.sampled_from(seps[1:] if style else seps)))
         paras.append("".join(parts).strip())
     return "\n\n".join(paras) + "\n"
+
+
+@st.composite
+def dense_emphasis(draw: st.DrawFn) -> str:
+    """One paragraph of words packed between emphasis delimiters (``_玉泽*~~x~~***面膜*``).
+
+    Where several links in one paragraph can re-pair emphasis together even
+    though each alone keeps it.
+    """
+    delims = st.sampled_from(["", "", "*", "**", "_", "__", "~~", "***"])
+    parts = []
+    for _ in range(draw(st.integers(2, 7))):
+        d = draw(delims)
+        d2 = d if draw(st.integers(0, 4)) else draw(delims)
+        parts.append(d + draw(_word) + d2[::-1])
+        parts.append(draw(st.sampled_from(["", " ", "，", "x", "*", "_", "**"])))
+    return "".join(parts).strip() + "\n"

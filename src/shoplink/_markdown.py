@@ -1392,6 +1392,41 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     )
 
 
+_QUIRK_DELIM = re.compile(r"[ \t]*[|:-][|:\- \t]*$")
+_QUIRK_START = re.compile(r"[ \t]{0,3}(?:[-*+>#]|\d{1,9}[.)])")
+
+
+def _table_quirk(scan: str) -> int:
+    """Where markdown-it's table rule would pre-empt a list, quote or heading.
+
+    markdown-it tries tables before any other block rule, so a line such as
+    ``- a | b`` followed by a bare delimiter row ``---|---`` is a table whose
+    first cell is ``- a``, not a list item; the block scanner does not model
+    that.  Returns the offset of the first such line (everything from there
+    on is refused), or past the end if there is none.
+    """
+    pos = 0
+    n = len(scan)
+    prev_start, prev_end = -1, -1
+    while pos < n:
+        nl = scan.find("\n", pos)
+        nxt = n if nl < 0 else nl + 1
+        end = nxt - 1 if nl >= 0 else n
+        if end > pos and scan[end - 1] == "\r":
+            end -= 1
+        if (
+            prev_start >= 0
+            and "-" in scan[pos:end]
+            and _QUIRK_DELIM.match(scan, pos, end)
+            and "|" in scan[prev_start:prev_end]
+            and _QUIRK_START.match(scan, prev_start, prev_end)
+        ):
+            return prev_start
+        prev_start, prev_end = pos, end
+        pos = nxt
+    return n + 1
+
+
 def _label_of(suffix: str) -> str | None:
     """The label after the destination of a valid suffix, or None if invalid."""
     m = _DESTINATION.match(suffix)
@@ -1432,6 +1467,7 @@ class MarkdownLayout:
         self._units: dict[tuple[int, int], _Unit] = {}
         self._seg_index: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
         self._blocks = tuple(i.block for i in infos)
+        self._unsure_from = len(text) + 1  # from here on, refuse (see _table_quirk)
         # (prefix, suffix) -> (valid, label holds a code/HTML closer)
         self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
 
@@ -1454,7 +1490,9 @@ class MarkdownLayout:
             scanner.feed(pos, nxt)
             pos = nxt
         scanner.finish()
-        return cls(text, scanner.out, scanner.refs, scan)
+        layout = cls(text, scanner.out, scanner.refs, scan)
+        layout._unsure_from = _table_quirk(scan)
+        return layout
 
     @property
     def blocks(self) -> Sequence[Block]:
@@ -1480,6 +1518,8 @@ class MarkdownLayout:
         text = self._text
         if not (0 <= start < end <= len(text)):
             return Refusal.NOT_TEXT
+        if end > self._unsure_from:
+            return Refusal.MARKUP
         info = self._info_at(start)
         if info is None or info.block.end < end:
             return Refusal.NOT_TEXT
