@@ -1274,7 +1274,7 @@ _LABEL_CLOSERS = frozenset("`>\"'-?]")
 _DESTINATION = re.compile(r"\]\(((?:[^\s()<>|\\`\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~])+)\)")
 # the full emphasis re-check is linear in the delimiters of the unit; above
 # this many delimiters, mentions that would need it are refused (``MARKUP``)
-_MAX_DELIMITERS = 3000
+_MAX_DELIMITERS = 1000
 # the full re-parse (labels holding code/HTML closers) is linear in the unit
 _MAX_REPARSE = 20_000
 
