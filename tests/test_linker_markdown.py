@@ -85,10 +85,6 @@ def test_placements_checked_together_render_faithfully(answer: str, order: list[
     assert removed == len(accepted) and html == render(answer), (answer, after)
 
 
-@pytest.mark.xfail(
-    reason="the linker checks each link alone; pass the accepted placements to "
-    "MarkdownLayout.place(..., accepted=...) (see test above)"
-)
 @pytest.mark.parametrize(
     "answer",
     [

@@ -325,14 +325,31 @@ class HtmlLayout:
             return Refusal.NOT_TEXT  # a browser would move this text out of the table
         return None
 
-    def place(self, start: int, end: int, prefix: str, suffix: str) -> Placement | Refusal:
+    def refusal(self, start: int, end: int) -> Refusal | None:
+        """Why ``text[start:end]`` can take no link, or None (see ``place``)."""
+        where = self.place(start, end, "", "")
+        return where if isinstance(where, Refusal) else None
+
+    def place(
+        self,
+        start: int,
+        end: int,
+        prefix: str,
+        suffix: str,
+        accepted: Sequence[tuple[Placement, str, str]] = (),
+    ) -> Placement | Refusal:
         """Decide whether ``text[start:end]`` may be wrapped in ``prefix`` … ``suffix``.
 
         The span must lie in one run of text with no tag inside it, must not
         start or end inside a character reference, and no ancestor may be a
         link, code, heading or non-prose element.  The markup itself is the
         caller's (rendered from templates with escaping); it is not checked.
+        Elements inserted into text nodes cannot change each other, so
+        ``accepted`` (links already placed) only rules out overlap.
         """
+        for other, _, _ in accepted:
+            if other.start < end and start < other.end:
+                return Refusal.MARKUP
         if not (0 <= start < end <= len(self._text)):
             return Refusal.NOT_TEXT
         i = bisect.bisect_right(self._starts, start) - 1

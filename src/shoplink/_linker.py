@@ -36,7 +36,7 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
-from ._markdown import Placement, Refusal
+from ._markdown import Placement
 from ._matcher import Hit
 from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE
@@ -52,7 +52,7 @@ from ._result import (
     apply_insertions,
 )
 from ._stream import LinkStream, link_astream, link_stream
-from ._styles import Form, MentionMarkup
+from ._styles import Form
 from ._urls import href_of
 
 __all__ = ["DEFAULT_MAX_LINKS", "DEFAULT_MIN_GAP", "GatesOption", "Linker"]
@@ -233,9 +233,7 @@ class Linker:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
 
-    def stream(
-        self, chunks: Iterable[str | bytes], query: str | None = None
-    ) -> Iterator[str]:
+    def stream(self, chunks: Iterable[str | bytes], query: str | None = None) -> Iterator[str]:
         """Link an answer while it streams: yield the linked text piece by piece.
 
         The pieces joined equal ``link(whole_answer, query).text``; text is
@@ -349,7 +347,6 @@ class _Run:
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
         self.linked_keys: set[int] = set()  # keywords that already carry a link
-        self._shapes: dict[tuple[str | None, str], MentionMarkup] = {}
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
         self.accepted: list[_Accepted] = []  # by mention start
@@ -373,10 +370,10 @@ class _Run:
                 outcomes[i] = self._one(hits[i], langs[i])
         for i, hit in enumerate(hits):
             decided = outcomes[i]
-            skip = self._emit(decided) if isinstance(decided, _Accepted) else decided
-            if skip is None:
+            if isinstance(decided, _Accepted):
+                self._emit(decided)
                 continue
-            kind, detail = skip
+            kind, detail = decided
             self.skipped.append(
                 Skip(
                     hit.start,
@@ -408,16 +405,6 @@ class _Run:
             style=self.linker.style,
             format=self.linker.format,
         )
-
-    def _shape(self, label: str | None, lang: str) -> MentionMarkup:
-        key = (label, lang)
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = self.linker._renderer.mention(
-                url="https://x.invalid/", label=label, lang=lang, title="", number=1
-            )
-            self._shapes[key] = shape
-        return shape
 
     def _block_span(self, hit: Hit) -> tuple[int, int]:
         block = self.layout.block_at(hit.start)
@@ -473,9 +460,8 @@ class _Run:
         # Where may markup go?  Asked first with the shape of the markup
         # (the URL does not change what it touches), so that a mention in
         # code is reported as in code, not as whatever ranking would say.
-        shape = self._shape(label, lang)
-        where = self.layout.place(hit.start, hit.end, shape.probe_prefix, shape.probe_suffix)
-        if isinstance(where, Refusal):
+        where = self.layout.refusal(hit.start, hit.end)
+        if where is not None:
             return SkipReason(where.value), ""
         if hit.key in self.linked_keys:
             # A name links once per answer: a second "面膜" linking to another
@@ -516,13 +502,31 @@ class _Run:
             )
         except Exception as exc:  # a user's template may fail; the answer must not
             return SkipReason.RENDER_FAILED, f"{type(exc).__name__}: {exc}"
-        final = self.layout.place(hit.start, hit.end, markup.probe_prefix, markup.probe_suffix)
+        # Checked together with the links already accepted: two links that
+        # are each harmless alone can re-pair emphasis between them.
+        final = self.layout.place(
+            hit.start,
+            hit.end,
+            markup.probe_prefix,
+            markup.probe_suffix,
+            accepted=[(a.final, a.probe_prefix, a.probe_suffix) for a in self.accepted],
+        )
         if not isinstance(final, Placement):
             return SkipReason.MARKUP, "the rendered link would change the Markdown around it"
         crowded = self._crowded(hit, final)
         if crowded is not None:
             return crowded
-        accepted = _Accepted(hit, product, decision, url, label, lang, final)
+        accepted = _Accepted(
+            hit,
+            product,
+            decision,
+            url,
+            label,
+            lang,
+            final,
+            markup.probe_prefix,
+            markup.probe_suffix,
+        )
         bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
         self.linked.update(p.id for p in catalog.offers(product.id))
         self.linked_keys.add(hit.key)
@@ -556,20 +560,22 @@ class _Run:
                 )
         return None
 
-    def _emit(self, acc: _Accepted) -> tuple[SkipReason, str] | None:
+    def _emit(self, acc: _Accepted) -> None:
         """Insert an accepted link's markup; positions and numbers follow the text.
 
         The URL is built again with the link's final position (decisions in a
         block are made specific names first, so the position known then was
-        provisional).  A builder that fails only now still costs just the link.
+        provisional).
         """
         catalog, hit = self.snap.catalog, acc.hit
         try:
             url = catalog.link_url(
                 acc.product, attrs.evolve(self.context, position=len(self.links) + 1)
             )
-        except LinkError as exc:
-            return SkipReason.LINK_FAILED, str(exc)
+        except LinkError:
+            # It built once with the provisional position; dropping the link
+            # now would leave the others checked against a link that is gone.
+            url = acc.url
         markup = self.linker._renderer.mention(
             url=url,
             label=acc.label,
@@ -602,7 +608,6 @@ class _Run:
                 ),
             )
         )
-        return None
 
 
 @attrs.frozen
@@ -616,3 +621,5 @@ class _Accepted:
     label: str | None
     lang: str
     final: Placement
+    probe_prefix: str
+    probe_suffix: str
