@@ -146,6 +146,10 @@ class _Element:
     parent: int  # index into elements, -1 at the root
     content_end: int = -1  # where its end tag starts (or where it was implicitly closed)
     end: int = -1  # after its end tag
+    # Streaming: whether the element was created, and its end found, by
+    # tokens complete in the text (not by ``close()`` or the end of the text).
+    settled: bool = True
+    settled_end: bool = False
 
 
 @attrs.frozen
@@ -164,6 +168,7 @@ class _Scanner(HTMLParser):
         self.elements: list[_Element] = []
         self.stack: list[int] = []
         self.pieces: list[_Text] = []
+        self.settled = True  # False once ``close()`` flushes an unfinished tail
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -174,6 +179,7 @@ class _Scanner(HTMLParser):
         while len(self.stack) > depth:
             el = self.elements[self.stack.pop()]
             el.content_end, el.end = at, end
+            el.settled_end = self.settled
 
     def _open_index(self, tags: frozenset[str], stop: frozenset[str] = frozenset()) -> int:
         for depth in range(len(self.stack) - 1, -1, -1):
@@ -206,10 +212,11 @@ class _Scanner(HTMLParser):
             if depth >= 0:
                 self._close(depth, at, at)
         parent = self.stack[-1] if self.stack else -1
-        el = _Element(tag, at, parent)
+        el = _Element(tag, at, parent, settled=self.settled)
         self.elements.append(el)
         if tag in _VOID:
             el.content_end = el.end = at + len(raw)
+            el.settled_end = self.settled
         else:
             self.stack.append(len(self.elements) - 1)
 
@@ -217,7 +224,8 @@ class _Scanner(HTMLParser):
         at = self._offset()
         raw = self.get_starttag_text() or ""
         parent = self.stack[-1] if self.stack else -1
-        self.elements.append(_Element(tag, at, parent, at + len(raw), at + len(raw)))
+        end = at + len(raw)
+        self.elements.append(_Element(tag, at, parent, end, end, self.settled, self.settled))
 
     def handle_endtag(self, tag: str) -> None:
         at = self._offset()
@@ -259,8 +267,14 @@ class HtmlLayout:
     Build with ``HtmlLayout.analyze(text)``.
     """
 
-    def __init__(self, text: str, elements: list[_Element], pieces: list[_Text]) -> None:
+    def __init__(
+        self, text: str, elements: list[_Element], pieces: list[_Text], tokenized: int = -1
+    ) -> None:
         self._text = text
+        # Streaming: the source before this offset is tokenized exactly as it
+        # would be in any longer text (an unfinished tag, comment, character
+        # reference or raw-text element after it is still pending).
+        self.tokenized = len(text) if tokenized < 0 else tokenized
         self._elements = elements
         self._pieces = pieces
         self._starts = [p.start for p in pieces]
@@ -279,16 +293,23 @@ class HtmlLayout:
     def analyze(cls, text: str) -> HtmlLayout:
         """Parse ``text`` (HTML) into text runs and elements; never raises on bad HTML."""
         scanner = _Scanner(text)
+        tokenized = 0
         try:
             scanner.feed(text)
+            # What ``feed`` leaves unparsed waits for more text; ``close``
+            # then guesses at it, so nothing from there on is final.
+            tokenized = len(text) - len(scanner.rawdata)
+            scanner.settled = False
             scanner.close()
         except Exception:  # pragma: no cover - html.parser is lenient; stay safe if not
-            pass
+            tokenized = 0
+        scanner.settled = False
         scanner._close(0, len(text), len(text))
         for el in scanner.elements:
             if el.end < 0:
                 el.content_end = el.end = len(text)
-        return cls(text, scanner.elements, scanner.pieces)
+                el.settled_end = False
+        return cls(text, scanner.elements, scanner.pieces, tokenized)
 
     @property
     def blocks(self) -> Sequence[Block]:
@@ -394,16 +415,28 @@ class HtmlLayout:
         be a list item); in a ``<div>`` or at the top level, before the next
         block element or the end of the container.
         """
+        return self._card_anchor(pos)[0]
+
+    def card_anchor_settled(self, pos: int) -> bool:
+        """Streaming: whether ``card_anchor(pos)`` is the same in any longer text.
+
+        True when the element that decides it (the closed list, quote or
+        ``<p>``, the next block element, or the closed container) comes from
+        complete tokens; an element still open at the end is not.
+        """
+        return self._card_anchor(pos)[1]
+
+    def _card_anchor(self, pos: int) -> tuple[int, bool]:
         i = bisect.bisect_right(self._starts, pos) - 1
         parent = self._pieces[i].parent if i >= 0 else -1
         chain = self.ancestors(parent)
         escape = [el for el in chain if el.tag in _ESCAPE]
         if escape:
-            return escape[-1].end
+            return escape[-1].end, escape[-1].settled_end
         container: _Element | None = None
         for el in chain:
             if el.tag == "p":
-                return el.end
+                return el.end, el.settled_end
             if el.tag in _BLOCK:
                 container = el
                 break
@@ -412,8 +445,23 @@ class HtmlLayout:
             if pos < el.start < limit and el.tag in _BLOCK:
                 inside = container is None or any(a is container for a in self.ancestors(el.parent))
                 if inside:
-                    return el.start
-        return limit
+                    return el.start, el.settled
+        return limit, container is not None and container.settled_end
+
+    def closed_end(self) -> int:
+        """Streaming: where the first text run that may still change starts.
+
+        A run of text is closed once a complete tag (or comment) follows it:
+        the mentions in it, their context and what may wrap them are then
+        the same in any longer text.  The run that reaches ``tokenized``
+        may still grow; nothing from ``tokenized`` on is parsed for good.
+        """
+        end = self.tokenized
+        for block in reversed(self._blocks):
+            if block.end < self.tokenized:
+                break
+            end = min(end, block.start)
+        return end
 
     def end_anchor(self) -> int:
         """Where an appended reference list goes: before ``</body>``, else the end."""

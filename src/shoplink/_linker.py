@@ -343,6 +343,7 @@ class _Run:
         )
         self.first_number = linker._renderer.first_number(text, self.layout)
         self.links: list[Link] = []
+        self.link_langs: list[str] = []  # the language at each link's mention
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
@@ -393,6 +394,7 @@ class _Run:
             max_age=self.linker.price_max_age,
             lang=self.query_lang or self.languages.at(len(self.text)),
             first_number=self.first_number,
+            langs=self.link_langs,
         )
         self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
@@ -608,6 +610,7 @@ class _Run:
                 ),
             )
         )
+        self.link_langs.append(acc.lang)
 
 
 @attrs.frozen

@@ -31,11 +31,23 @@ Two release points, both in offsets of the original answer:
   keyword is never shorter than the original text it matches), and one that
   is visible stops ``R`` at its start.  Between newlines only this runs.
 
+HTML (``format="html"``) works the same with text runs for leaf blocks:
+a run is closed once a complete tag or comment follows it, and ``C`` is the
+start of the run reaching the end of what ``html.parser`` has tokenized for
+good (``HtmlLayout.closed_end``).
+
+Insertions before ``C`` that are not final yet stop the release there (the
+*hold*): a card whose anchor can still move (its list, quote or ``<p>`` has
+not ended: ``_card_settled``), and every reference marker, whose number
+continues the answer's own reference list, known only at the end.
+
 The delay bound that follows: a character is released once the text after
 it is longer than the longest keyword plus an emphasis run, unless an
 unreleased mention precedes it in the same open paragraph or table, in which
 case it comes out when that block closes (a blank line or the start of
-another block), because the choice for the mention reads the whole block.
+another block), because the choice for the mention reads the whole block;
+for cards, unless a card before it is not final (until its container ends);
+for references, unless a linked mention precedes it (until the end).
 
 What this relies on, beyond the block contract above, is listed in
 ``docs/streaming.md``.
@@ -46,11 +58,13 @@ from __future__ import annotations
 import bisect
 import codecs
 import copy
+import datetime as _dt
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
-from ._markdown import MarkdownLayout
+from ._html import HtmlLayout
+from ._markdown import Block, MarkdownLayout
 from ._result import LinkResult
 
 if TYPE_CHECKING:
@@ -68,6 +82,9 @@ __all__ = [
 # Leaf kinds whose lines are not final until the leaf closes.
 _GROWING = ("paragraph", "table", "definition")
 _EMPHASIS = "*_~"
+# First characters of a Markdown line that may still open a container, an
+# indented block or a blank line depending on what follows on the line.
+_RISKY_LINE_START = " \t>-+*0123456789"
 
 
 class LinkStream:
@@ -100,6 +117,11 @@ class LinkStream:
         if query is not None and not isinstance(query, str):
             raise AnswerError(f"query must be str, got {type(query).__name__}")
         self._query = query
+        # One clock for the whole stream: prices are judged fresh against the
+        # moment it started, so a re-link never disagrees with an earlier one.
+        self._now = _dt.datetime.now(_dt.timezone.utc)
+        self._html = self._linker.format == "html"
+        self._style = self._linker.style
         matcher = self._linker._snapshot.index.matcher
         self._matcher = matcher
         # Original code points a hit spans are at most its folded length.
@@ -114,6 +136,10 @@ class LinkStream:
         self._scanned = 0  # len(B) when the open region was last scanned
         self._recheck = False  # insertions at C == len(B) are held back
         self._linked_at = -1  # C at the last re-link
+        # Nothing may be released past this offset until a re-link says so:
+        # a card whose position is not final yet, or (reference style) the
+        # markers, whose numbers depend on the end of the answer.
+        self._hold: int | None = None
         self._finished = False
 
     @property
@@ -142,7 +168,8 @@ class LinkStream:
             return ""
         self._text += piece
         out: list[str] = []
-        if "\n" in piece or self._recheck:
+        # Blocks close at a newline in Markdown, at the end of a tag in HTML.
+        if ("\n" if not self._html else ">") in piece or self._recheck:
             out.append(self._release_closed())
         out.append(self._release_open())
         return "".join(out)
@@ -184,43 +211,119 @@ class LinkStream:
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
     def _link(self) -> LinkResult:
-        return self._linker.link(self._text, self._query)
+        return self._linker.link(self._text, self._query, now=self._now)
 
     def _release_closed(self) -> str:
-        """Re-link ``B`` and release everything up to the closed end ``C``."""
+        """Re-link ``B`` and release everything final, up to the closed end ``C``."""
+        if self._style == "reference" and self._hold is not None:
+            return ""  # the markers wait for the end of the answer (see _final_point)
         text = self._text
-        complete = text.rfind("\n") + 1
+        html: HtmlLayout | None = None
+        markdown: MarkdownLayout | None = None
+        if self._html:
+            html = HtmlLayout.analyze(text)
+            complete = html.tokenized
+            closed = max(self._closed, html.closed_end())
+        else:
+            complete = text.rfind("\n") + 1
+            end, markdown = _closed_end(text[:complete])
+            closed = max(self._closed, end)
         self._complete = complete
-        closed = max(self._closed, _closed_end(text[:complete]))
         if closed != self._closed:
             self._closed = closed
             self._tail_first = None
             self._scanned = closed
         held = self._recheck
         self._recheck = closed == len(text)
-        if closed < self._pos or (closed == self._linked_at and not held):
+        if self._hold is None and (
+            closed < self._pos or (closed == self._linked_at and not held)
+        ):
             # Nothing closed since the last re-link: no new final insertions.
             return ""
         self._linked_at = closed
         result = self._link()
-        keep = None
-        if closed < len(text):
-            # At ``C`` the insertions of a closed block (a card after it) come
-            # before those of the open one (a link starting the next line):
-            # the linker appends them in text order and sorts stably.
-            opening = sum(
-                1 for link in result.links if link.start >= closed and link.wrap_start == closed
-            )
-            at_c = _count_at(result, closed)
-            keep = at_c - opening
-        else:
-            # Nothing at the very end may go out early: a reference list
-            # goes there, and it is only complete at the end of the stream.
-            keep = 0
-        return self._release(result, closed, keep)
+        upto, keep = self._final_point(result, closed, html, markdown)
+        if upto < self._pos:
+            return ""
+        return self._release(result, upto, keep)
+
+    def _final_point(
+        self,
+        result: LinkResult,
+        closed: int,
+        html: HtmlLayout | None,
+        markdown: MarkdownLayout | None,
+    ) -> tuple[int, int]:
+        """How far ``link(B)`` is final: (offset, insertions at it that are).
+
+        Sets ``_hold`` when something before ``C`` is not final yet.
+        """
+        text = self._text
+        self._hold = None
+        if self._style == "reference":
+            # The first marker's number is 1 + the size of the answer's own
+            # reference list, and that list must END the answer: from the
+            # first linked mention on, everything waits for ``flush``.
+            if result.links and result.links[0].wrap_start < closed:
+                self._hold = result.links[0].wrap_start
+                return self._hold, 0
+            return closed, 0
+        if self._style == "card":
+            # A card's position can still move until the container holding
+            # its mention has ended; text past its lower bound (the end of
+            # the mention's block) waits until then.
+            bound = closed
+            final_rows: set[int] = set()
+            for link in result.links:
+                if link.start >= closed:
+                    break  # an open block: its card comes after C
+                at = link.card_at if link.card_at is not None else len(text)
+                if self._card_settled(at, link.start, closed, html):
+                    final_rows.add(at)
+                else:
+                    layout = html if html is not None else markdown
+                    block = layout.block_at(link.start) if layout is not None else None
+                    low = block.end if block is not None else link.end
+                    bound = min(bound, low)
+                    self._hold = bound
+            if self._hold is not None:
+                # A row that a pending card might still join is not final.
+                return bound, 0
+            keep = 1 if closed in final_rows and closed < len(text) else 0
+            return closed, keep
+        # inline
+        if self._html or closed >= len(text):
+            # HTML: a closed run's link ends before the tag after it.  At the
+            # very end nothing may go out early.
+            return closed, 0
+        # Markdown: at ``C`` only the prefix of a link opening the next
+        # block can sit, and that block is open.
+        opening = sum(
+            1 for link in result.links if link.start >= closed and link.wrap_start == closed
+        )
+        return closed, _count_at(result, closed) - opening
+
+    def _card_settled(self, at: int, start: int, closed: int, html: HtmlLayout | None) -> bool:
+        """Whether a card anchored at ``at`` (by ``link(B)``) is where ``link(whole)`` puts it."""
+        text = self._text
+        if at >= len(text) or at > closed:
+            return False
+        if html is not None:
+            return html.card_anchor_settled(start)
+        # Markdown: the card goes before a block starting at ``at``; blocks
+        # before ``C`` are final, and so is the block starting at ``C`` once
+        # its first character shows it starts a top-level block.
+        first = text[at]
+        if first not in _RISKY_LINE_START and not first.isspace():
+            return True
+        newline = text.find("\n", at)
+        # "-" at the very end of the text would read as an empty list item.
+        return 0 <= newline < len(text) - 1 and newline < self._complete
 
     def _release_open(self) -> str:
         """Release plain text of the open region up to the safe point ``R``."""
+        if self._hold is not None or self._pos < self._closed:
+            return ""  # a card or marker before the open region is not final yet
         text = self._text
         size = len(text)
         first = self._tail_first
@@ -287,8 +390,8 @@ def _count_at(result: LinkResult, at: int) -> int:
     return bisect.bisect_right(ats, at) - bisect.bisect_left(ats, at)
 
 
-def _closed_end(complete: str) -> int:
-    """The closed end ``C`` of a text made of complete lines.
+def _closed_end(complete: str) -> tuple[int, MarkdownLayout | None]:
+    """The closed end ``C`` of a text made of complete lines, and its layout.
 
     The start of the trailing paragraph/table (with any definitions parsed
     out of the same leaf) when it reaches the end of the text; otherwise the
@@ -296,27 +399,28 @@ def _closed_end(complete: str) -> int:
     """
     size = len(complete)
     if not size:
-        return 0
-    blocks = MarkdownLayout.analyze(complete).blocks
+        return 0, None
+    layout = MarkdownLayout.analyze(complete)
+    blocks: tuple[Block, ...] = tuple(layout.blocks)
     i = len(blocks) - 1
     while i >= 0 and blocks[i].kind == "blank":
         i -= 1
     if i < 0:
-        return size
+        return size, layout
     last = blocks[i]
     if i < len(blocks) - 1:
         # Blank lines follow the last leaf: they close paragraphs and tables,
         # and the lines of every other kind are final line by line.
-        return size
+        return size, layout
     if last.kind not in _GROWING:
-        return last.end if last.end < size else size
+        return (last.end if last.end < size else size), layout
     start = last.start
     j = i - 1
     # Definitions are parsed out of the start of the same paragraph leaf.
     while j >= 0 and blocks[j].kind == "definition" and blocks[j].end == start:
         start = blocks[j].start
         j -= 1
-    return start
+    return start, layout
 
 
 def link_stream(linker: Linker, chunks: Iterable[str | bytes], query: str | None) -> Iterator[str]:

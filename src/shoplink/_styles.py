@@ -223,8 +223,15 @@ class Form:
         max_age: _dt.timedelta | None,
         lang: str,
         first_number: int = 1,
+        langs: Sequence[str] | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
-        """Card rows or the reference list for ``links``, and the links with offers."""
+        """Card rows or the reference list for ``links``, and the links with offers.
+
+        ``lang`` is the answer's language (for the reference list at the end);
+        ``langs``, aligned with ``links``, the language at each mention: a
+        card row is worded in the language of its first mention, like its
+        label, so that it never depends on text after it (streaming).
+        """
         offers = [
             offer_of(
                 catalog[link.product_id],
@@ -239,17 +246,18 @@ class Form:
         insertions: list[Insertion] = []
         if self.style == "card":
             anchors = [self._card_anchor(text, layout, link) for link in links]
-            rows: dict[int, list[tuple[Link, Offer]]] = {}
-            for link, offer, at in zip(links, offers, anchors, strict=True):
-                rows.setdefault(at, []).append((link, offer))
+            row_langs = list(langs) if langs is not None else [lang] * len(links)
+            rows: dict[int, list[tuple[Link, Offer, str]]] = {}
+            for link, offer, at, link_lang in zip(links, offers, anchors, row_langs, strict=True):
+                rows.setdefault(at, []).append((link, offer, link_lang))
                 out_links.append(attrs.evolve(link, offer=offer, card_at=at))
             for at, members in sorted(rows.items()):
                 label = members[0][0].label
                 body = self._render(
                     "card",
-                    cards=[_view(offer) for _, offer in members],
+                    cards=[_view(offer) for _, offer, _ in members],
                     label=label,
-                    lang=lang,
+                    lang=members[0][2],
                 )
                 insertions.append(Insertion(at, self._around_block(text, at, body)))
         elif self.style == "reference":
