@@ -34,7 +34,7 @@ def test_exceptions_form_one_tree_with_builtins() -> None:
     assert issubclass(shoplink.CatalogError, (shoplink.ShoplinkError, ValueError))
     assert issubclass(shoplink.AnswerError, ValueError)
     assert issubclass(shoplink.ConfigError, ValueError)
-    assert issubclass(shoplink.NotSupportedError, NotImplementedError)
+    assert issubclass(shoplink.LinkError, ValueError)
 
 
 def test_package_is_typed() -> None:

@@ -30,7 +30,6 @@ from ._exceptions import (
     CatalogError,
     ConfigError,
     LinkError,
-    NotSupportedError,
     ShoplinkError,
 )
 from ._gates import Gate, GateTrip, default_gates
@@ -89,7 +88,6 @@ __all__ = [
     "Linker",
     "Merchant",
     "MerchantAdapter",
-    "NotSupportedError",
     "Offer",
     "OpenAIProductFeed",
     "Product",

@@ -7,9 +7,7 @@ naturally catch, so ``except ValueError`` keeps working::
     ├── CatalogError(ShoplinkError, ValueError)      bad catalog data: path, line, field
     ├── AnswerError(ShoplinkError, ValueError)       an answer that cannot be read at all
     ├── ConfigError(ShoplinkError, ValueError)       bad arguments to Linker & co.
-    ├── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
-    └── NotSupportedError(ShoplinkError, NotImplementedError)
-                                                     a style or format not built yet
+    └── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
 
 "No product for this mention" is never an exception: it is an ordinary
 result, recorded in ``LinkResult.skipped``.
@@ -22,7 +20,6 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "LinkError",
-    "NotSupportedError",
     "ShoplinkError",
 ]
 
@@ -74,7 +71,3 @@ class LinkError(ShoplinkError, ValueError):
     The linker never lets this escape ``link``: the mention stays unlinked
     and ``LinkResult.skipped`` says why (``SkipReason.LINK_FAILED``).
     """
-
-
-class NotSupportedError(ShoplinkError, NotImplementedError):
-    """A requested style or format exists in the API but is not built yet."""
