@@ -20,9 +20,11 @@ from ._exceptions import (
     AnswerError,
     CatalogError,
     ConfigError,
+    IndexFileError,
     NotSupportedError,
     ShoplinkError,
 )
+from ._index import ProductIndex
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, Linker
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
@@ -45,6 +47,7 @@ __all__ = [
     "CommercialTerms",
     "ConfigError",
     "DemoAnswer",
+    "IndexFileError",
     "InlineMarkdownRenderer",
     "Insertion",
     "Link",
@@ -54,6 +57,7 @@ __all__ = [
     "Merchant",
     "NotSupportedError",
     "Product",
+    "ProductIndex",
     "RejectedRow",
     "RelevanceProfile",
     "Renderer",

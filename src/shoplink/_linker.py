@@ -15,6 +15,7 @@ snapshot it started with and never sees half of each.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import attrs
@@ -80,9 +81,13 @@ class Linker:
             no cap.
         templates: a folder or Jinja loader with templates overriding the
             built-in ones.
+        index: a prebuilt ``ProductIndex`` for ``catalog``, or the path of
+            an index file (``shoplink index build``; load only files you
+            trust); None (default) builds the index here.
 
     Raises:
         ConfigError: an argument has an invalid value.
+        IndexFileError: the index file does not fit ``catalog`` or is corrupt.
         NotSupportedError: the style/format combination is not built yet.
     """
 
@@ -95,6 +100,7 @@ class Linker:
         label: str | None = "auto",
         max_links: int | None = DEFAULT_MAX_LINKS,
         templates: TemplateSource = None,
+        index: ProductIndex | str | os.PathLike[str] | None = None,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
@@ -115,7 +121,7 @@ class Linker:
         self.label = validate_label(label)
         self.max_links = max_links
         self._renderer: Renderer = InlineMarkdownRenderer(templates)
-        self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
+        self._snapshot = _Snapshot(catalog, _index_for(catalog, index))
 
     @property
     def catalog(self) -> Catalog:
@@ -161,6 +167,20 @@ class Linker:
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
+
+
+def _index_for(
+    catalog: Catalog, index: ProductIndex | str | os.PathLike[str] | None
+) -> ProductIndex:
+    if index is None:
+        return ProductIndex(catalog)
+    if isinstance(index, ProductIndex):
+        if index.catalog is not catalog:
+            raise ConfigError("index was built for another Catalog object")
+        return index
+    if isinstance(index, (str, os.PathLike)):
+        return ProductIndex.load(index, catalog)
+    raise ConfigError(f"index must be a ProductIndex or a path, got {type(index).__name__}")
 
 
 def _as_text(value: object, what: str) -> str:

@@ -241,32 +241,62 @@ class KeywordMatcher:
     """The distinct folded keywords; a keyword's id is its index here."""
 
     def __init__(self, keywords: Iterable[str], *, backend: str = "auto") -> None:
-        name = _resolve_backend(backend)
-        ids: dict[str, int] = {}
-        lengths = array("q")
-        edges = bytearray()
+        self._setup(dict.fromkeys(self.fold_keywords(keywords)), backend)
+
+    @staticmethod
+    def fold_keywords(keywords: Iterable[str]) -> Iterator[str]:
+        """Fold each keyword as the matcher does, checking it is not blank.
+
+        Args:
+            keywords: the keywords, in any case or width.
+
+        Yields:
+            Each folded keyword, duplicates included, in order.
+
+        Raises:
+            ValueError: if a keyword is empty or blank after folding.
+            TypeError: if a keyword is not a ``str``.
+        """
         for keyword in keywords:
             folded = fold_text(keyword)
-            if folded in ids:
-                continue
             if not folded.strip():
                 raise ValueError(f"keyword {keyword!r} is empty or blank after folding")
-            ids[folded] = len(ids)
-            lengths.append(len(folded))
-            edges.append(
-                (_LEFT if is_word_char(folded[0]) else 0)
-                | (_RIGHT if is_word_char(folded[-1]) else 0)
-            )
-        self.keywords = tuple(ids)
-        self._ids: dict[str, int] | None = ids
+            yield folded
+
+    @classmethod
+    def _of_folded(cls, folded: Iterable[str], backend: str = "auto") -> KeywordMatcher:
+        """A matcher over keywords already folded by :meth:`fold_keywords` and distinct."""
+        matcher = cls.__new__(cls)
+        matcher._setup(folded, backend)
+        return matcher
+
+    def _setup(self, folded: Iterable[str], backend: str) -> None:
+        name = _resolve_backend(backend)
+        self.keywords = tuple(folded)
+        lengths = array("q", map(len, self.keywords))
+        word = is_word_char
+        edges = bytes(
+            (_LEFT if word(k[0]) else 0) | (_RIGHT if word(k[-1]) else 0) for k in self.keywords
+        )
+        self._ids: dict[str, int] | None = None
         # Per-key facts a hit needs, in flat arrays: an index costs less than
         # unpacking a Python tuple per keyword, and 1M keywords take 9 MB.
         self._lengths = lengths
-        self._edges = bytes(edges)
+        self._edges = edges
         self._backend: _Backend | None = (
-            _BACKEND_TYPES[name](list(map(_utf8, self.keywords))) if ids else None
+            _BACKEND_TYPES[name](list(map(_utf8, self.keywords))) if self.keywords else None
         )
         self._backend_name = name
+
+    def with_backend(self, backend: str) -> KeywordMatcher:
+        """The same keywords (same ids) on another backend.
+
+        Raises:
+            ValueError: the backend is unknown or not installed.
+        """
+        if _resolve_backend(backend) == self.backend:
+            return self
+        return self._of_folded(self.keywords, backend)
 
     @property
     def backend(self) -> str:
