@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -181,3 +183,60 @@ def test_many_threads_share_one_linker(catalog: Catalog, answers: list[str]) -> 
     for thread in threads:
         thread.join()
     assert not failures
+
+
+def _cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "shoplink", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _catalog_file(tmp_path: Path, keyword: str) -> Path:
+    row = {
+        "id": "c1",
+        "merchant": "jd",
+        "title": "CeraVe Hydrating Cream",
+        "url": "https://item.jd.com/c1.html",
+        "keywords": [keyword],
+    }
+    path = tmp_path / f"{keyword}.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_index_build_then_link(tmp_path: Path) -> None:
+    catalog = _catalog_file(tmp_path, "CeraVe cream")
+    index = tmp_path / "c.idx"
+    proc = _cli("index", "build", "--catalog", str(catalog), "-o", str(index))
+    assert proc.returncode == 0, proc.stderr
+    assert b"indexed 1 keywords of 1 products" in proc.stderr
+    answer = b"Try CeraVe cream at night."
+    linked = _cli("link", "--catalog", str(catalog), "--index", str(index), stdin=answer)
+    plain = _cli("link", "--catalog", str(catalog), stdin=answer)
+    assert linked.returncode == 0, linked.stderr
+    assert linked.stdout == plain.stdout
+    assert b"](https://item.jd.com/c1.html)" in linked.stdout
+
+
+def test_cli_refuses_an_index_of_another_catalog(tmp_path: Path) -> None:
+    index = tmp_path / "c.idx"
+    built = _cli(
+        "index",
+        "build",
+        "--catalog",
+        str(_catalog_file(tmp_path, "CeraVe cream")),
+        "-o",
+        str(index),
+    )
+    assert built.returncode == 0, built.stderr
+    other = _catalog_file(tmp_path, "CeraVe lotion")
+    proc = _cli("link", "--catalog", str(other), "--index", str(index), stdin=b"CeraVe lotion")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == (
+        f"{index}: built from another catalog (product ids or keywords differ); "
+        "rebuild it with `shoplink index build`"
+    )
+    assert proc.stdout == b""
