@@ -214,26 +214,28 @@ def answer(rng: random.Random, products: list[list[str]], target: int, zh: bool)
     while size < target:
         roll = rng.random()
         name = rng.choice(rng.choice(products))
-        if roll < 0.35:
+        if roll < 0.25:
             items = []
             for n in range(1, rng.randint(2, 4) + 1):
                 item = rng.choice(rng.choice(products))
-                items.append(f"{n}. {_bold(rng, item)}：{rng.choice(filler)}")
+                items.append(f"{n}. {_bold(rng, item)}：{rng.choice(filler)}{rng.choice(filler)}")
             block = "\n".join(items) + "\n\n"
-        elif roll < 0.55:
+        elif roll < 0.40:
             block = f"- {_bold(rng, name)} {rng.choice(filler)} {rng.choice(filler)}\n\n"
-        elif roll < 0.65:
+        elif roll < 0.48:
             other = rng.choice(rng.choice(products))
             block = (
                 "| 产品 | 特点 |\n|---|---|\n"
                 f"| {name} | {rng.choice(filler)} |\n| {other} | {rng.choice(filler)} |\n\n"
             )
-        elif roll < 0.72:
+        elif roll < 0.53:
             block = f"```\n# {name} 配置示例\nsetting = {rng.randint(1, 99)}\n```\n\n"
-        elif roll < 0.80:
+        elif roll < 0.58:
             block = f"详见 [{name}](https://example.com/p/{rng.randint(1, 9999)}) 和 `{name}`。\n\n"
+        elif roll < 0.80:
+            block = "".join(rng.choices(filler, k=rng.randint(2, 4))) + "\n\n"
         else:
-            block = f"{rng.choice(filler)}{name}{rng.choice(filler)}\n\n"
+            block = f"{rng.choice(filler)}{name}{rng.choice(filler)}{rng.choice(filler)}\n\n"
         parts.append(block)
         size += len(block.encode())
     return "".join(parts)

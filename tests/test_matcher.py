@@ -158,6 +158,15 @@ def test_folding_is_idempotent_for_every_code_point() -> None:
         assert fold_text(folded) == folded
 
 
+def test_fold_text_equals_fold_char_for_every_code_point_in_context() -> None:
+    # fold_text takes C-speed shortcuts (casefold the whole string, replace
+    # only what NFKC changes); each code point must still fold alone.
+    for code in range(0x80, sys.maxunicode + 1):
+        ch = chr(code)
+        assert fold_text(f"面{ch}a") == f"面{fold_char(ch)}a", hex(code)
+        assert list(origin_map(f"面{ch}")) == [0] + [1] * len(fold_char(ch)), hex(code)
+
+
 # --------------------------------------------------------------------------
 # Script classes
 
