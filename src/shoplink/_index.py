@@ -286,7 +286,7 @@ def _owners(pairs: array[int], keys: int, products: Sequence[Product]) -> _Owner
     return _Owners(offsets, members)
 
 
-def _parse(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
+def _parse(data: bytes, name: str) -> tuple[dict[str, Any], memoryview]:
     if not data.startswith(_MAGIC):
         raise IndexFileError("not a shoplink index file", path=name)
     end = data.find(b"\n", len(_MAGIC), len(_MAGIC) + _MAX_HEADER)
@@ -307,4 +307,5 @@ def _parse(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
     for field, kind in (("fingerprint", str), ("payload_sha256", str), ("payload_size", int)):
         if not isinstance(header.get(field), kind):
             raise IndexFileError(f"corrupt: header lacks {field}", path=name)
-    return header, data[end + 1 :]
+    # A view, not a slice: a copy of a large payload would double the peak.
+    return header, memoryview(data)[end + 1 :]
