@@ -199,19 +199,26 @@ def measure(
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def latency(call: Callable[[str], object], texts: list[str], rounds: int) -> dict[str, float]:
-    samples = []
+def latency(
+    calls: dict[str, Callable[[str], object]], texts: list[str], rounds: int
+) -> dict[str, dict[str, float]]:
+    """Per-answer p50/p99 of each call, the calls interleaved answer by answer."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
         for text in texts:
-            started = time.perf_counter()
-            call(text)
-            samples.append(time.perf_counter() - started)
-    samples.sort()
-    return {
-        "p50_ms": 1000 * samples[len(samples) // 2],
-        "p99_ms": 1000 * samples[min(len(samples) - 1, len(samples) * 99 // 100)],
-        "n": len(samples),
-    }
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call(text)
+                samples[name].append(time.perf_counter() - started)
+    out = {}
+    for name, times in samples.items():
+        times.sort()
+        out[name] = {
+            "p50_ms": 1000 * times[len(times) // 2],
+            "p99_ms": 1000 * times[min(len(times) - 1, len(times) * 99 // 100)],
+            "n": len(times),
+        }
+    return out
 
 
 def profile_link(linker: Linker, texts: list[str]) -> list[tuple[str, float]]:
@@ -408,9 +415,21 @@ def report(results: dict[str, Any], command: str) -> str:
             "pyahocorasick iter() raw",
             "",
         ),
+        (
+            f"matcher ({default}) / flashtext2 replace_keywords",
+            "shoplink matcher ({b})",
+            "flashtext2 replace_keywords",
+            "",
+        ),
+        (
+            f"share of link() time spent matching ({default}): link / matcher",
+            "shoplink link() ({b})",
+            "shoplink matcher ({b})",
+            "",
+        ),
     ]
     for label, num, den, goal in pairs:
-        num = num.format(b=default)
+        num, den = num.format(b=default), den.format(b=default)
         ratio_rows.append(
             [label + (f" (goal {goal})" if goal else "")]
             + [f"{r['mb_per_s'][num] / r['mb_per_s'][den]:.2f}" for r in results["throughput"]]
@@ -583,11 +602,13 @@ def main(argv: list[str] | None = None) -> None:
             two_kb = corpus.answers(
                 products, args.answers, seed=corpus.SEED + 2, low=1900, high=2100
             )
-            results["latency"] = {"size": size, "backends": {}}
-            for backend in available_backends():
-                index = ProductIndex(catalog, backend=backend)
-                linker = Linker(catalog, index=index, max_links=None)
-                results["latency"]["backends"][backend] = latency(linker.link, two_kb, 3)
+            linkers = {
+                backend: Linker(
+                    catalog, index=ProductIndex(catalog, backend=backend), max_links=None
+                ).link
+                for backend in available_backends()
+            }
+            results["latency"] = {"size": size, "backends": latency(linkers, two_kb, 3)}
         del calls, catalog, products
         gc.collect()
     print("forked workers", file=sys.stderr, flush=True)
