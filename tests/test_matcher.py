@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoplink._matcher import Hit, KeywordMatcher, select_leftmost_longest
+from shoplink._matcher import (
+    BACKENDS,
+    Hit,
+    KeywordMatcher,
+    available_backends,
+    default_backend,
+    select_leftmost_longest,
+)
 from shoplink._text import (
     _CJK_BOUNDS,
     Folded,
@@ -26,6 +33,11 @@ from shoplink._text import (
     origin_map,
 )
 from tests.strategies import CJK_ALPHABET, answers, keyword_sets, variant_of, words
+
+# Every backend installed here runs the same tests: they must agree with the
+# reference, hence with each other.
+ALL_BACKENDS = available_backends()
+each_backend = pytest.mark.parametrize("backend", ALL_BACKENDS)
 
 # --------------------------------------------------------------------------
 # Reference implementation: slow, obvious, independent of the automaton.
@@ -146,6 +158,15 @@ def test_folding_is_idempotent_for_every_code_point() -> None:
         assert fold_text(folded) == folded
 
 
+def test_fold_text_equals_fold_char_for_every_code_point_in_context() -> None:
+    # fold_text takes C-speed shortcuts (casefold the whole string, replace
+    # only what NFKC changes); each code point must still fold alone.
+    for code in range(0x80, sys.maxunicode + 1):
+        ch = chr(code)
+        assert fold_text(f"面{ch}a") == f"面{fold_char(ch)}a", hex(code)
+        assert list(origin_map(f"面{ch}")) == [0] + [1] * len(fold_char(ch)), hex(code)
+
+
 # --------------------------------------------------------------------------
 # Script classes
 
@@ -203,8 +224,9 @@ def test_non_str_keyword_is_a_type_error() -> None:
         KeywordMatcher(["ok", 5])  # type: ignore[list-item]
 
 
-def test_no_keywords_finds_nothing() -> None:
-    matcher = KeywordMatcher([])
+@each_backend
+def test_no_keywords_finds_nothing(backend: str) -> None:
+    matcher = KeywordMatcher([], backend=backend)
     assert len(matcher) == 0
     assert matcher.find("anything at all") == []
     assert matcher.find_candidates("") == []
@@ -214,13 +236,17 @@ def test_no_keywords_finds_nothing() -> None:
 # KeywordMatcher: the documented examples
 
 
-def test_case_and_width_insensitive_with_original_offsets() -> None:
+@each_backend
+def test_case_and_width_insensitive_with_original_offsets(backend: str) -> None:
     for keyword in ["ＩＰＨＯＮＥ", "iphone", "IPhone"]:
-        matcher = KeywordMatcher([keyword])
+        matcher = KeywordMatcher([keyword], backend=backend)
         assert matcher.find("I love my iPhone.") == [Hit(10, 16, 0)]
-    assert spans(KeywordMatcher(["iphone"]), "买ＩＰＨＯＮＥ了") == ["ＩＰＨＯＮＥ"]
+    assert spans(KeywordMatcher(["iphone"], backend=backend), "买ＩＰＨＯＮＥ了") == [
+        "ＩＰＨＯＮＥ"
+    ]
 
 
+@each_backend
 @pytest.mark.parametrize(
     ("keyword", "text"),
     [
@@ -237,10 +263,11 @@ def test_case_and_width_insensitive_with_original_offsets() -> None:
         ("ab", "5ab"),
     ],
 )
-def test_no_match(keyword: str, text: str) -> None:
-    assert KeywordMatcher([keyword]).find(text) == []
+def test_no_match(keyword: str, text: str, backend: str) -> None:
+    assert KeywordMatcher([keyword], backend=backend).find(text) == []
 
 
+@each_backend
 @pytest.mark.parametrize(
     ("keywords", "text", "expected"),
     [
@@ -260,31 +287,35 @@ def test_no_match(keyword: str, text: str) -> None:
         (["小米"], "小米小米", ["小米", "小米"]),
     ],
 )
-def test_find_examples(keywords: list[str], text: str, expected: list[str]) -> None:
-    assert spans(KeywordMatcher(keywords), text) == expected
+def test_find_examples(keywords: list[str], text: str, expected: list[str], backend: str) -> None:
+    assert spans(KeywordMatcher(keywords, backend=backend), text) == expected
 
 
-def test_longer_keyword_failing_its_boundary_does_not_hide_shorter() -> None:
-    matcher = KeywordMatcher(["iphone", "iphone 16"])
+@each_backend
+def test_longer_keyword_failing_its_boundary_does_not_hide_shorter(backend: str) -> None:
+    matcher = KeywordMatcher(["iphone", "iphone 16"], backend=backend)
     assert spans(matcher, "iPhone 16x and iPhone 16") == ["iPhone", "iPhone 16"]
-    matcher = KeywordMatcher(["b5", "b5x"])
+    matcher = KeywordMatcher(["b5", "b5x"], backend=backend)
     assert spans(matcher, "b5xy b5") == ["b5"]
 
 
-def test_leftmost_wins_over_longer_later() -> None:
-    matcher = KeywordMatcher(["小米手机", "手机壳套装"])
+@each_backend
+def test_leftmost_wins_over_longer_later(backend: str) -> None:
+    matcher = KeywordMatcher(["小米手机", "手机壳套装"], backend=backend)
     assert spans(matcher, "小米手机壳套装") == ["小米手机"]
 
 
-def test_iter_long_failure_cases() -> None:
-    matcher = KeywordMatcher(["手机", "米手机壳套", "小米手机壳"])
+@each_backend
+def test_iter_long_failure_cases(backend: str) -> None:
+    matcher = KeywordMatcher(["手机", "米手机壳套", "小米手机壳"], backend=backend)
     assert matcher.find("我买了小米手机很好用") == [Hit(5, 7, 0)]
-    matcher = KeywordMatcher(["小米手机壳", "手机"])
+    matcher = KeywordMatcher(["小米手机壳", "手机"], backend=backend)
     assert matcher.find("小米手机") == [Hit(2, 4, 1)]
 
 
-def test_find_candidates_keeps_overlaps_sorted() -> None:
-    matcher = KeywordMatcher(["面膜", "修复面膜", "理肤泉", "理肤泉B5修复面膜"])
+@each_backend
+def test_find_candidates_keeps_overlaps_sorted(backend: str) -> None:
+    matcher = KeywordMatcher(["面膜", "修复面膜", "理肤泉", "理肤泉B5修复面膜"], backend=backend)
     text = "理肤泉B5修复面膜"
     assert matcher.find_candidates(text) == [
         Hit(0, 9, 3),
@@ -305,12 +336,14 @@ def test_select_leftmost_longest() -> None:
 # Odd input
 
 
-def test_empty_text() -> None:
-    assert KeywordMatcher(["a"]).find("") == []
+@each_backend
+def test_empty_text(backend: str) -> None:
+    assert KeywordMatcher(["a"], backend=backend).find("") == []
 
 
-def test_nul_and_lone_surrogates() -> None:
-    matcher = KeywordMatcher(["iphone", "a\x00b", "\ud800x"])
+@each_backend
+def test_nul_and_lone_surrogates(backend: str) -> None:
+    matcher = KeywordMatcher(["iphone", "a\x00b", "\ud800x"], backend=backend)
     text = "\x00iPhone\x00 a\x00b \ud800x \udfffIPHONE\ud800"
     assert spans(matcher, text) == ["iPhone", "a\x00b", "\ud800x", "IPHONE"]
     assert matcher.find("\ud800\udc00\udfff") == []
@@ -321,11 +354,14 @@ def test_non_str_text_is_a_type_error() -> None:
         KeywordMatcher(["a"]).find(b"a")  # type: ignore[arg-type]
 
 
-def test_five_megabyte_text() -> None:
+@each_backend
+def test_five_megabyte_text(backend: str) -> None:
     unit = "我买了小米手机很好用，iPhone 16 也不错……Straße ﬁsh! "
     repeats = 5_000_000 // len(unit) + 1
     text = unit * repeats
-    matcher = KeywordMatcher(["小米手机", "手机", "iphone 16", "strasse", "fish", "..."])
+    matcher = KeywordMatcher(
+        ["小米手机", "手机", "iphone 16", "strasse", "fish", "..."], backend=backend
+    )
     hits = matcher.find(text)
     # Per unit: 小米手机, iPhone 16, "……" is two "…" each "...", Straße, ﬁsh.
     assert len(hits) == 6 * repeats
@@ -343,8 +379,9 @@ def test_five_megabyte_text() -> None:
 # Sharing: pickling and threads
 
 
-def test_pickle_round_trip() -> None:
-    matcher = KeywordMatcher(["小米手机", "iPhone", "Straße"])
+@each_backend
+def test_pickle_round_trip(backend: str) -> None:
+    matcher = KeywordMatcher(["小米手机", "iPhone", "Straße"], backend=backend)
     clone = pickle.loads(pickle.dumps(matcher))
     text = "小米手机 and IPHONE in der Strasse"
     assert clone.keywords == matcher.keywords
@@ -352,10 +389,11 @@ def test_pickle_round_trip() -> None:
     assert clone.key_of("straße") == 2
 
 
-def test_shared_between_threads() -> None:
+@each_backend
+def test_shared_between_threads(backend: str) -> None:
     rng = random.Random(7)
     keywords = ["".join(rng.choices(CJK_ALPHABET, k=rng.randint(2, 4))) for _ in range(300)]
-    matcher = KeywordMatcher(keywords)
+    matcher = KeywordMatcher(keywords, backend=backend)
     texts = ["".join(rng.choices(CJK_ALPHABET + " ßa", k=2000)) for _ in range(8)]
     expected = [matcher.find(t) for t in texts]
     results: dict[int, list[list[Hit]]] = {}
@@ -375,22 +413,24 @@ def test_shared_between_threads() -> None:
 # Properties against the reference
 
 
+@each_backend
 @settings(max_examples=400, deadline=None)
 @given(st.data())
-def test_find_equals_reference(data: st.DataObject) -> None:
+def test_find_equals_reference(backend: str, data: st.DataObject) -> None:
     keywords = data.draw(keyword_sets())
     text = data.draw(answers(keywords))
-    matcher = KeywordMatcher(keywords)
+    matcher = KeywordMatcher(keywords, backend=backend)
     assert matcher.find_candidates(text) == reference_candidates(keywords, text)
     assert matcher.find(text) == reference_find(keywords, text)
 
 
+@each_backend
 @settings(max_examples=200, deadline=None)
 @given(st.data())
-def test_hits_fold_to_their_keyword_and_do_not_overlap(data: st.DataObject) -> None:
+def test_hits_fold_to_their_keyword_and_do_not_overlap(backend: str, data: st.DataObject) -> None:
     keywords = data.draw(keyword_sets())
     text = data.draw(answers(keywords))
-    matcher = KeywordMatcher(keywords)
+    matcher = KeywordMatcher(keywords, backend=backend)
     hits = matcher.find(text)
     for hit in hits:
         assert fold(text[hit.start : hit.end]).text == matcher.keywords[hit.key]
@@ -418,11 +458,12 @@ def _random_keyword(rng: random.Random, han: str) -> str:
     return word + rng.choice(["", " "]) + "".join(rng.choices(han, k=rng.randint(1, 3)))
 
 
-def test_large_keyword_set_against_reference() -> None:
+@each_backend
+def test_large_keyword_set_against_reference(backend: str) -> None:
     rng = random.Random(20251)
     han = "".join(chr(c) for c in rng.sample(range(0x4E00, 0x9FA6), 150))
     keywords = [_random_keyword(rng, han) for _ in range(20_000)]
-    matcher = KeywordMatcher(keywords)
+    matcher = KeywordMatcher(keywords, backend=backend)
     for _ in range(3):
         pieces = []
         for _ in range(400):
@@ -438,3 +479,42 @@ def test_large_keyword_set_against_reference() -> None:
         expected = reference_find(keywords, text)
         assert expected  # the text does mention keywords
         assert matcher.find(text) == expected
+
+
+def test_backends_are_known_and_auto_prefers_the_fast_one() -> None:
+    assert ALL_BACKENDS[0] == "pyahocorasick"
+    assert set(ALL_BACKENDS) <= set(BACKENDS)
+    assert default_backend() == ALL_BACKENDS[-1]
+    assert KeywordMatcher(["a"]).backend == default_backend()
+    with pytest.raises(ValueError, match="unknown matcher backend"):
+        KeywordMatcher(["a"], backend="hyperscan")
+
+
+@pytest.mark.skipif(len(ALL_BACKENDS) < 2, reason="needs ahocorasick_rs")
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_backends_give_identical_output(data: st.DataObject) -> None:
+    keywords = data.draw(keyword_sets(max_size=20))
+    text = data.draw(answers(keywords, max_pieces=30))
+    results = [KeywordMatcher(keywords, backend=b) for b in ALL_BACKENDS]
+    assert len({tuple(m.find_candidates(text)) for m in results}) == 1
+    assert len({tuple(m.find(text)) for m in results}) == 1
+
+
+@pytest.mark.skipif(len(ALL_BACKENDS) < 2, reason="needs ahocorasick_rs")
+@pytest.mark.parametrize("script", ["han", "latin", "mixed"])
+def test_backends_agree_on_large_random_catalogs(script: str) -> None:
+    rng = random.Random(script)
+    han = "".join(chr(c) for c in rng.sample(range(0x4E00, 0x9FA6), 400))
+    latin = "abcdefghijklmnopqrstuvwxyz0123456789"
+    pool = {"han": han, "latin": latin + " ", "mixed": han + latin + " ßﬁİ…"}[script]
+    keywords = [
+        "".join(rng.choices(pool, k=rng.randint(2, 7))).strip() or "x" for _ in range(20_000)
+    ]
+    text = "".join(
+        rng.choice(keywords) if rng.random() < 0.3 else "".join(rng.choices(pool, k=3))
+        for _ in range(3_000)
+    )
+    found = [KeywordMatcher(keywords, backend=b).find(text) for b in ALL_BACKENDS]
+    assert found[0]
+    assert all(f == found[0] for f in found)

@@ -29,10 +29,12 @@ from ._exceptions import (
     AnswerError,
     CatalogError,
     ConfigError,
+    IndexFileError,
     LinkError,
     ShoplinkError,
 )
 from ._gates import Gate, GateTrip, default_gates
+from ._index import ProductIndex
 from ._labels import LABEL_PRESETS
 from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
 from ._links import UTM, LinkBuilder, LinkContext, QueryTracking, add_query
@@ -76,6 +78,7 @@ __all__ = [
     "GateTrip",
     "GoogleMerchantFeed",
     "HouseShop",
+    "IndexFileError",
     "Insertion",
     "InstalledMerchant",
     "JDUnionExport",
@@ -91,6 +94,7 @@ __all__ = [
     "Offer",
     "OpenAIProductFeed",
     "Product",
+    "ProductIndex",
     "QAPair",
     "QueryTracking",
     "RejectedRow",

@@ -5,6 +5,7 @@
     shoplink check CATALOG
     shoplink audit [QA.jsonl] [--catalog PATH] [--json]
     shoplink merchants
+    shoplink index build --catalog PATH -o FILE [--backend NAME]
 
 Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
 one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
@@ -17,6 +18,7 @@ import datetime as _dt
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +27,7 @@ from ._audit import QAPair, audit, load_qa
 from ._catalog import Catalog, load_catalog
 from ._demo import DemoAnswer, demo_answers, demo_catalog
 from ._exceptions import ShoplinkError
+from ._index import ProductIndex
 from ._linker import DEFAULT_MAX_LINKS, FORMATS, STYLES, Linker
 from ._offers import DEFAULT_PRICE_MAX_AGE
 from ._result import LinkResult
@@ -118,7 +121,9 @@ def _max_age(value: str) -> _dt.timedelta | None:
 _DEMO_NOW = _dt.datetime(2026, 11, 21, tzinfo=_dt.timezone.utc)
 
 
-def _linker(catalog: Catalog, args: argparse.Namespace, style: str) -> Linker:
+def _linker(
+    catalog: Catalog, args: argparse.Namespace, style: str, index: str | None = None
+) -> Linker:
     return Linker(
         catalog,
         style=style,
@@ -126,6 +131,7 @@ def _linker(catalog: Catalog, args: argparse.Namespace, style: str) -> Linker:
         label=args.label,
         max_links=args.max_links,
         price_max_age=args.price_max_age,
+        index=index,
     )
 
 
@@ -151,7 +157,7 @@ def _summary(result: LinkResult, catalog: Catalog) -> str:
 
 def _cmd_link(args: argparse.Namespace) -> int:
     catalog = _catalog(args.catalog, args.lenient)
-    linker = _linker(catalog, args, args.style or "inline")
+    linker = _linker(catalog, args, args.style or "inline", index=args.index)
     answer = _read_answer(args.file)
     result = linker.link(answer, query=args.query)
     if args.json:
@@ -256,6 +262,57 @@ def _cmd_merchants(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _ProgressBar:
+    """A one-line progress bar on stderr, shown only once a build takes a moment.
+
+    Silent when stderr is not a terminal, and for the first half second, so
+    small catalogs and scripts see no noise.
+    """
+
+    _DELAY = 0.5
+    _WIDTH = 30
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.tty or time.monotonic() - self.started < self._DELAY:
+            return
+        filled = self._WIDTH * done // max(total, 1)
+        bar = "█" * filled + "·" * (self._WIDTH - filled)
+        sys.stderr.write(f"\r{stage:>10} {bar} {done:>9,}/{total:,}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _cmd_index_build(args: argparse.Namespace) -> int:
+    bar = _ProgressBar()
+    catalog = _catalog(args.catalog, args.lenient)
+    try:
+        index = ProductIndex(catalog, backend=args.backend, progress=bar)
+    except ValueError as exc:
+        raise _BadInput(f"{args.catalog}: {exc}") from None
+    finally:
+        bar.close()
+    try:
+        index.save(args.output)
+    except OSError as exc:
+        raise _BadInput(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    elapsed = time.monotonic() - bar.started
+    _err(
+        f"indexed {len(index.matcher):,} keywords of {len(catalog):,} products "
+        f"({index.backend}) in {elapsed:.1f} s -> {args.output}"
+    )
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoplink",
@@ -302,6 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument(
         "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
     )
+    link.add_argument("--index", help="index file built for --catalog by `shoplink index build`")
     shared(link)
     link.set_defaults(run=_cmd_link)
 
@@ -334,6 +392,21 @@ def _parser() -> argparse.ArgumentParser:
     review.set_defaults(run=_cmd_audit)
     merchants = sub.add_parser("merchants", help="list the installed merchant adapters")
     merchants.set_defaults(run=_cmd_merchants)
+    index = sub.add_parser("index", help="compile a catalog's keyword index to a file")
+    index_sub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    build = index_sub.add_parser("build", help="build the index of a catalog and write it")
+    build.add_argument("--catalog", required=True, help="catalog file (.jsonl or .csv)")
+    build.add_argument("-o", "--output", required=True, metavar="FILE", help="index file to write")
+    build.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "pyahocorasick", "ahocorasick_rs"),
+        help="matcher backend (default: ahocorasick_rs if installed)",
+    )
+    build.add_argument(
+        "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
+    )
+    build.set_defaults(run=_cmd_index_build)
     return parser
 
 

@@ -7,6 +7,8 @@ naturally catch, so ``except ValueError`` keeps working::
     ├── CatalogError(ShoplinkError, ValueError)      bad catalog data: path, line, field
     ├── AnswerError(ShoplinkError, ValueError)       an answer that cannot be read at all
     ├── ConfigError(ShoplinkError, ValueError)       bad arguments to Linker & co.
+    ├── IndexFileError(ShoplinkError, ValueError)    a compiled index file that is stale,
+    │                                                built for another catalog, or corrupt
     └── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
 
 "No product for this mention" is never an exception: it is an ordinary
@@ -19,6 +21,7 @@ __all__ = [
     "AnswerError",
     "CatalogError",
     "ConfigError",
+    "IndexFileError",
     "LinkError",
     "ShoplinkError",
 ]
@@ -65,9 +68,31 @@ class ConfigError(ShoplinkError, ValueError):
     """An argument to a shoplink constructor or function is invalid."""
 
 
+
+
 class LinkError(ShoplinkError, ValueError):
     """A merchant's URL builder failed or built a URL that is not allowed.
 
     The linker never lets this escape ``link``: the mention stays unlinked
     and ``LinkResult.skipped`` says why (``SkipReason.LINK_FAILED``).
     """
+
+
+class IndexFileError(ShoplinkError, ValueError):
+    """A compiled index file cannot be used: never a reason to link wrongly.
+
+    Raised when the file is not a shoplink index, is of another format
+    version, was built from another catalog (its fingerprint differs), or is
+    truncated or corrupt.
+
+    Attributes:
+        path: the file (or a description of the file object).
+        reason: what is wrong, in plain words.
+
+    ``str(error)`` is ``PATH: reason``.
+    """
+
+    def __init__(self, reason: str, *, path: str = "<memory>") -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

@@ -122,10 +122,14 @@ class Linker:
             ``card.html.j2``, ``reference_list.md.j2``, ...).
         price_max_age: prices checked longer ago than this are left out
             of cards and references (default 7 days); None shows every price.
+        index: a prebuilt ``ProductIndex`` for ``catalog``, or the path of
+            an index file (``shoplink index build``; load only files you
+            trust); None (default) builds the index here.
 
     Raises:
         ConfigError: an argument has an invalid value, or a template is
             broken.
+        IndexFileError: the index file does not fit ``catalog`` or is corrupt.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class Linker:
         min_gap: int = DEFAULT_MIN_GAP,
         gates: GatesOption | _Default = _DEFAULT_GATES,
         price_max_age: _dt.timedelta | None = DEFAULT_PRICE_MAX_AGE,
+        index: ProductIndex | str | os.PathLike[str] | None = None,
     ) -> None:
         if style not in STYLES:
             raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
@@ -169,7 +174,7 @@ class Linker:
         self.max_links = max_links
         self.price_max_age = price_max_age
         self._renderer = Form(style, format, templates)
-        self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
+        self._snapshot = _Snapshot(catalog, _index_for(catalog, index))
 
     @property
     def gates(self) -> tuple[Gate, ...]:
@@ -279,6 +284,20 @@ def _gate_list(gates: GatesOption | _Default) -> list[Gate]:
                 f"gates must hold Gate objects or term-file paths, got {type(item).__name__}"
             )
     return out
+
+
+def _index_for(
+    catalog: Catalog, index: ProductIndex | str | os.PathLike[str] | None
+) -> ProductIndex:
+    if index is None:
+        return ProductIndex(catalog)
+    if isinstance(index, ProductIndex):
+        if index.catalog is not catalog:
+            raise ConfigError("index was built for another Catalog object")
+        return index
+    if isinstance(index, (str, os.PathLike)):
+        return ProductIndex.load(index, catalog)
+    raise ConfigError(f"index must be a ProductIndex or a path, got {type(index).__name__}")
 
 
 def _as_text(value: object, what: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import overload
@@ -95,26 +95,60 @@ def fold_text(text: str) -> str:
     if text.isascii():
         # For ASCII, NFKC is the identity and casefold equals lower().
         return text.lower()
-    return text.translate(_TABLE)
+    # Per code point, fold is NFKC then casefold, and casefold already works
+    # one code point at a time. So only the code points that NFKC changes on
+    # their own need a table: replace each one present (a handful of distinct
+    # ones per answer, mostly fullwidth punctuation) by its folding, then
+    # casefold the whole string, all at C speed. Folded output is a fixed
+    # point of folding, so the second casefold leaves it alone.
+    if not unicodedata.is_normalized("NFKC", text):
+        changers = set(_bmp_nfkc_changers().findall(text))
+        if _ASTRAL.search(text):
+            # Rare (emoji, math letters): a class of every astral changer
+            # would be slow to match, so collect astral code points instead.
+            changers.update(_ASTRAL.findall(text))
+        for ch in changers:
+            text = text.replace(ch, _TABLE[ord(ch)])
+    return text.casefold()
 
 
-class _ExpanderTable(dict[int, "str | None"]):
-    """``str.translate`` table keeping only code points that fold to several.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
-    ``None`` deletes a code point, so translating a text leaves just its
-    expanding code points: a C-speed way to learn which ones occur.
+
+def _bmp_class(keep: Callable[[str], bool]) -> re.Pattern[str]:
+    """A character class of the BMP code points for which ``keep`` is true.
+
+    Kept to the BMP: ``re`` matches a BMP class from a bitmap, at hundreds
+    of MB/s, but tests ranges beyond it one by one.
     """
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if keep(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    body = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return re.compile(f"[{body}]")
 
-    __slots__ = ()
 
-    def __missing__(self, code: int) -> str | None:
-        kept = None if len(_TABLE[code]) == 1 else chr(code)
-        if len(self) < _FoldTable._LIMIT:
-            self[code] = kept
-        return kept
+@lru_cache(maxsize=1)
+def _bmp_nfkc_changers() -> re.Pattern[str]:
+    """The BMP code points that NFKC changes on their own.
+
+    Computed from the running Python's ``unicodedata`` (a few milliseconds,
+    once), so it always agrees with :func:`fold_char`.
+    """
+    return _bmp_class(lambda ch: not unicodedata.is_normalized("NFKC", ch))
 
 
-_EXPANDERS = _ExpanderTable()
+@lru_cache(maxsize=1)
+def _bmp_expanders() -> re.Pattern[str]:
+    """The BMP code points that fold to more than one code point."""
+    return _bmp_class(lambda ch: len(fold_char(ch)) > 1)
 
 
 @lru_cache(maxsize=256)
@@ -184,9 +218,12 @@ def origin_map(text: str) -> OffsetMap:
     """
     if not isinstance(text, str):
         raise TypeError(f"expected str, got {type(text).__name__}")
-    # Two C-level passes find the (usually few) expanding code points; the
+    # C-level passes find the (usually few) expanding code points; the
     # Python loop below runs once per expansion, not once per character.
-    expanders = frozenset(text.translate(_EXPANDERS))
+    found = set(_bmp_expanders().findall(text))
+    if _ASTRAL.search(text):
+        found.update(ch for ch in _ASTRAL.findall(text) if len(_TABLE[ord(ch)]) > 1)
+    expanders = frozenset(found)
     starts: list[int] = []
     ends: list[int] = []
     sources: list[int] = []
