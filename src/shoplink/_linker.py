@@ -122,6 +122,12 @@ class Linker:
             ``card.html.j2``, ``reference_list.md.j2``, ...).
         price_max_age: prices checked longer ago than this are left out
             of cards and references (default 7 days); None shows every price.
+        reference_numbering: ``"continue"`` (default): shopping references
+            are numbered after the answer's own trailing reference list and
+            appended to it, so a stream must hold the text after the first
+            marker until the answer ends (only then is that list known);
+            ``"separate"``: they start at 1 in a list of their own, and a
+            stream releases markers as their blocks close.
         index: a prebuilt ``ProductIndex`` for ``catalog``, or the path of
             an index file (``shoplink index build``; load only files you
             trust); None (default) builds the index here.
@@ -144,6 +150,7 @@ class Linker:
         min_gap: int = DEFAULT_MIN_GAP,
         gates: GatesOption | _Default = _DEFAULT_GATES,
         price_max_age: _dt.timedelta | None = DEFAULT_PRICE_MAX_AGE,
+        reference_numbering: str = "continue",
         index: ProductIndex | str | os.PathLike[str] | None = None,
     ) -> None:
         if style not in STYLES:
@@ -172,8 +179,14 @@ class Linker:
         self.format = format
         self.label = validate_label(label)
         self.max_links = max_links
+        if reference_numbering not in ("continue", "separate"):
+            raise ConfigError(
+                "reference_numbering must be 'continue' or 'separate', "
+                f"got {reference_numbering!r}"
+            )
         self.price_max_age = price_max_age
-        self._renderer = Form(style, format, templates)
+        self.reference_numbering = reference_numbering
+        self._renderer = Form(style, format, templates, reference_numbering)
         self._snapshot = _Snapshot(catalog, _index_for(catalog, index))
 
     @property

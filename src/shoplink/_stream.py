@@ -122,6 +122,10 @@ class LinkStream:
         self._now = _dt.datetime.now(_dt.timezone.utc)
         self._html = self._linker.format == "html"
         self._style = self._linker.style
+        # Markers continuing the answer's own reference list depend on its end.
+        self._holds_markers = (
+            self._style == "reference" and self._linker.reference_numbering == "continue"
+        )
         matcher = self._linker._snapshot.index.matcher
         self._matcher = matcher
         # Original code points a hit spans are at most its folded length.
@@ -215,7 +219,7 @@ class LinkStream:
 
     def _release_closed(self) -> str:
         """Re-link ``B`` and release everything final, up to the closed end ``C``."""
-        if self._style == "reference" and self._hold is not None:
+        if self._holds_markers and self._hold is not None:
             return ""  # the markers wait for the end of the answer (see _final_point)
         text = self._text
         html: HtmlLayout | None = None
@@ -260,7 +264,7 @@ class LinkStream:
         """
         text = self._text
         self._hold = None
-        if self._style == "reference":
+        if self._holds_markers:
             # The first marker's number is 1 + the size of the answer's own
             # reference list, and that list must END the answer: from the
             # first linked mention on, everything waits for ``flush``.

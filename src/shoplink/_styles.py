@@ -98,14 +98,25 @@ class Form:
         style: ``"inline"``, ``"card"`` or ``"reference"``.
         format: ``"markdown"`` or ``"html"``.
         templates: overrides (a folder or a Jinja loader).
+        numbering: reference style only: ``"continue"`` numbers shopping
+            references after the answer's own trailing reference list and
+            appends them to it; ``"separate"`` starts at 1 in a list of their
+            own, which a stream can release as it goes.
 
     Raises:
         ConfigError: a template is missing, fails to render, or renders a
             shape that cannot be placed safely.
     """
 
-    def __init__(self, style: str, format: str, templates: TemplateSource = None) -> None:
+    def __init__(
+        self,
+        style: str,
+        format: str,
+        templates: TemplateSource = None,
+        numbering: str = "continue",
+    ) -> None:
         self.style = style
+        self.numbering = numbering
         self.format = format
         self.html = format == "html"
         self._ext = "html" if self.html else "md"
@@ -282,6 +293,8 @@ class Form:
         return 1 if own is None else own.count + own.first
 
     def _own_list(self, text: str, layout: MarkdownLayout | HtmlLayout) -> _OwnList | None:
+        if self.numbering == "separate":
+            return None
         if isinstance(layout, HtmlLayout):
             found = layout.trailing_list()
             if found is None:
