@@ -63,6 +63,11 @@ class MentionMarkup:
     probe_suffix: str
 
 
+# Rendered mention markups kept per form (a plain dict: reads and writes are
+# atomic under the GIL, and a lost entry only costs a re-render).
+_MENTION_CACHE = 4096
+
+
 def default_stylesheet() -> str:
     """The small default CSS for HTML output (``shoplink/static/shoplink.css``).
 
@@ -117,6 +122,7 @@ class Form:
     ) -> None:
         self.style = style
         self.numbering = numbering
+        self._mentions: dict[tuple[str, str | None, str, str, int], MentionMarkup] = {}
         self.format = format
         self.html = format == "html"
         self._ext = "html" if self.html else "md"
@@ -192,10 +198,27 @@ class Form:
     ) -> MentionMarkup:
         """The markup around one mention (see the module docstring).
 
+        Rendered markup is remembered (it is a pure function of the
+        arguments): a link is rendered when it is decided and again when it
+        is emitted, and the same product recurs across answers.
+
         Raises:
             ValueError: ``url`` is not http(s) (every style links to it somewhere).
             ConfigError: a template fails or renders an unsafe shape.
         """
+        key = (url, label, lang, title, number)
+        cached = self._mentions.get(key)
+        if cached is not None:
+            return cached
+        markup = self._mention(url=url, label=label, lang=lang, title=title, number=number)
+        if len(self._mentions) >= _MENTION_CACHE:
+            self._mentions.clear()  # bounded; refilled by the next answers
+        self._mentions[key] = markup
+        return markup
+
+    def _mention(
+        self, *, url: str, label: str | None, lang: str, title: str, number: int
+    ) -> MentionMarkup:
         if not is_http_url(url):
             raise ValueError("the product URL is not http(s)")
         if self.style == "reference":

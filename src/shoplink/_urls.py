@@ -28,6 +28,10 @@ def markdown_destination(url: str) -> str:
     return _ENTITY_LIKE.sub(r"\\&", encoded)
 
 
+# Controls, space, DEL and lone surrogates never belong in a link target.
+_URL_BAD_CHAR = re.compile("[\x00-\x20\x7f\ud800-\udfff]")
+
+
 def is_http_url(url: str) -> bool:
     """True if ``url`` is an absolute http(s) URL with a host and nothing odd in it.
 
@@ -36,7 +40,7 @@ def is_http_url(url: str) -> bool:
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         return False
-    if any(ord(ch) <= 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in url):
+    if _URL_BAD_CHAR.search(url):
         return False
     try:
         parts = urlsplit(url)
