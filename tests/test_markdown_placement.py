@@ -130,6 +130,43 @@ def test_plain_prose_is_linkable(text: str, suffix: str) -> None:
         assert isinstance(result, Placement), (text, text[start:end], result)
 
 
+_LABELS = re.compile(r"\[((?:[^\\\[\]]|\\.)+)\]")
+
+
+@_PROPERTY
+@given(documents(), st.sampled_from(sorted(SUFFIXES)))
+def test_later_definitions_change_nothing_before(text: str, suffix: str) -> None:
+    """Defining every bracketed label after the answer changes no decision in it.
+
+    A stream decides a block before it sees the rest of the answer.
+    """
+    spans = occurrences(text)
+    labels = {m.group(1) for m in _LABELS.finditer(text) if m.group(1).strip()}
+    if not spans or not labels:
+        return
+    defs = "".join(f"[{label}]: https://a.test/late\n" for label in sorted(labels))
+    later = MarkdownLayout.analyze(text + "\n\n" + defs)
+    tail = later.block_at(len(text) + 2)
+    if tail is None or tail.kind != "definition":
+        return  # the definitions went into a code block or the like
+    alone = MarkdownLayout.analyze(text)
+    for start, end in spans:
+        assert alone.place(start, end, "[", suffix) == later.place(start, end, "[", suffix), (
+            text,
+            text[start:end],
+        )
+
+
+@pytest.mark.parametrize("n", [999, 1000, 1200])
+def test_long_labels_are_refused_like_short_ones(n: int) -> None:
+    # CommonMark caps labels at 999 characters; markdown-it defines and links
+    # longer ones too, so they are refused just the same
+    label = "x" * n + " 理肤泉"
+    for text in (f"见 [{label}] 一文\n", f"见 [{label}] 一文\n\n[{label}]: https://a.test/\n"):
+        start = text.index("理肤泉")
+        assert check_placement(text, start, start + 3, f"]({HREF})") is Refusal.IN_LINK
+
+
 def test_blocks_cover_the_text() -> None:
     text = "# 标题\n\n推荐理肤泉\n- 面膜\n\n```\ncode\n```\n| a | b |\n|---|---|\n| c | d |\n"
     layout = MarkdownLayout.analyze(text)

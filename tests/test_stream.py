@@ -381,11 +381,6 @@ def test_reference_markers_wait_for_the_end(fmt: str) -> None:
     assert out + stream.flush() == linker.link(answer).text
 
 
-@pytest.mark.xfail(
-    reason="_markdown links inside [text] with no definition; a definition later in the "
-    "answer turns it into a link and changes a block the stream has already released",
-    strict=True,
-)
 def test_late_definition() -> None:
     answer = "推荐[理肤泉B5修复面膜]给你。\n\n好用。\n\n[理肤泉B5修复面膜]: https://a.test/\n"
     check_stream(LINKER, answer, list(answer), None)

@@ -169,6 +169,13 @@ _REF_DEF_NO_TITLE = re.compile(
 )
 
 
+# a label a link reference definition can have: no unescaped brackets.
+# CommonMark also caps labels at 999 characters, but markdown-it does not
+# (it defines and links a 1,000-character label), so no cap here: refusing
+# is always safe.
+_DEFINABLE_LABEL = re.compile(r"(?:[^\\\[\]]|\\.)+", re.DOTALL)
+
+
 def normalize_label(label: str) -> str:
     """Normalize a link label as CommonMark matches them (trim, collapse, case-fold)."""
     return " ".join(label.strip(_TRIM_CHARS).split()).lower().upper()
@@ -822,6 +829,9 @@ class _InlineResult:
     top_delims: tuple[_RawDelim, ...] = ()
     top_pairs: frozenset[tuple[int, int]] = frozenset()
     unsure: bool = False  # a bare URL holds delimiter chars: linkify may eat them
+    # (start, end, link level): bracket pairs that would be a reference link
+    # if the answer defined their label, and it does not (see _link)
+    potentials: list[tuple[int, int, int]] = attrs.Factory(list)
 
 
 class _TooDeep(Exception):
@@ -999,7 +1009,14 @@ class _InlineParser:
             link = self._link(pos, maximum, check_only=False)
             if link is None:
                 return None
-            label_end, end = link
+            if not link[2]:
+                # a reference link but for its definition: plain text here,
+                # yet refused as a link, since a definition may come later
+                res.potentials.append((pos, link[1], link_level))
+                if link_level == 0:
+                    res.spans.append((pos, link[1], Refusal.IN_LINK))
+                return None
+            label_end, end, _defined = link
             if link_level == 0:
                 res.spans.append((pos, end, Refusal.IN_LINK))
             res.links.append((pos, label_end, end))
@@ -1012,7 +1029,7 @@ class _InlineParser:
         if ch == "!":
             if pos + 1 < maximum and src[pos + 1] == "[":
                 img = self._link(pos + 1, maximum, check_only=True, image=True)
-                if img is not None:
+                if img is not None and img[2]:
                     if link_level == 0:
                         res.spans.append((pos, img[1], Refusal.IN_LINK))
                     return img[1]
@@ -1113,11 +1130,11 @@ class _InlineParser:
             new = end
         elif ch == "[":
             link = self._link(pos, maximum, check_only=True)
-            if link is not None:
+            if link is not None and link[2]:
                 new = link[1]
         elif ch == "!" and pos + 1 < maximum and src[pos + 1] == "[":
             img = self._link(pos + 1, maximum, check_only=True, image=True)
-            if img is not None:
+            if img is not None and img[2]:
                 new = img[1]
         elif ch == "<":
             m = _AUTOLINK.match(src, pos, maximum) or _HTML_INLINE.match(src, pos, maximum)
@@ -1154,8 +1171,14 @@ class _InlineParser:
 
     def _link(
         self, start: int, maximum: int, check_only: bool, image: bool = False
-    ) -> tuple[int, int] | None:
-        """If ``src[start] == '['`` opens a link (image), return (label end, end)."""
+    ) -> tuple[int, int, bool] | None:
+        """If ``src[start] == '['`` opens a link (image), return (label end, end, True).
+
+        A shortcut, collapsed or full reference whose label is not defined
+        gives (label end, end, False) unless ``check_only``: it is text, but
+        a definition anywhere in the answer (even a later one) would make it
+        a link.  None if no definition could.
+        """
         src = self.src
         label_end = self._label_end(start, maximum, disable_nested=not image)
         if label_end < 0:
@@ -1183,9 +1206,9 @@ class _InlineParser:
             if pos >= maximum or src[pos] != ")":
                 parse_ref = True
             else:
-                return label_end, pos + 1
+                return label_end, pos + 1, True
         if parse_ref:
-            if not self.refs:
+            if check_only and not self.refs:
                 return None
             label = ""
             pos = label_end + 1
@@ -1198,9 +1221,13 @@ class _InlineParser:
                     pos = label_end + 1
             if not label:
                 label = src[start + 1 : label_end]
-            if normalize_label(label) not in self.refs:
+            key = normalize_label(label)
+            if key in self.refs:
+                return label_end, pos, True
+            # could a definition match?  (what _REF_DEF accepts as a label)
+            if check_only or not key or not _DEFINABLE_LABEL.fullmatch(label):
                 return None
-            return label_end, pos
+            return label_end, pos, False
         return None
 
 
@@ -1265,6 +1292,8 @@ def _link_title(src: str, pos: int, maximum: int) -> int:
     return -1
 
 
+# what inside brackets parses differently as link text than as plain text
+_REF_SENSITIVE = frozenset("*_~`<")
 _MENTION_FORBIDDEN = re.compile(r"[\[\]\\`<>*_~&|\n\r!]")
 # unescaped characters a label must not hold (escaped ASCII punctuation is fine)
 _LABEL_FORBIDDEN = frozenset("[]`<>*_~&|!:@/.\\")
@@ -1301,6 +1330,10 @@ class _Unit:
     atoms: list[tuple[int, int]]
     atom_starts: list[int]
     has_closables: bool  # holds a backtick or '<' (see _LABEL_CLOSERS)
+    unsure: bool  # refuse every mention (see _InlineResult.unsure, _TooDeep)
+    # brackets that are a link or not depending on the definitions hold
+    # delimiters or closers: refuse what needs the emphasis check or re-parse
+    ref_sensitive: bool
     emphasis_cache: dict[tuple[int, int, str, str, str], bool] = attrs.Factory(dict)
 
     def to_src(self, start: int, end: int) -> tuple[int, int]:
@@ -1348,6 +1381,17 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         lines[-1] = (d, s, max(0, n - (len(src) - len(stripped))))
         src = stripped
     result = _InlineParser(src, refs).parse()
+    # Whether brackets are a reference link depends on definitions anywhere
+    # in the answer, also after this block (a stream has not seen those yet).
+    # So the refusals are those with no definitions at all (where every
+    # bracket pair that a definition could make a link is refused as one)
+    # together with those under the actual definitions.
+    bare = _InlineParser(src, set()).parse() if refs and "[" in src else result
+    ref_sensitive = _ref_sensitive(src, bare)
+    all_spans = [sp for sp in bare.spans if sp[2] is Refusal.IN_LINK]
+    all_spans.extend(result.spans)
+    if bare is not result:
+        all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
     urls = []
     gate_open = False
     pos = 0
@@ -1368,13 +1412,13 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
     gated = bool(urls) and not gate_open
-    spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(result.spans))
+    spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(all_spans))
     max_end = []
     top = -1
     for _a, b, _i, _w in spans:
         top = max(top, b)
         max_end.append(top)
-    atoms = sorted(result.atoms)
+    atoms = sorted(set(result.atoms) | set(bare.atoms))
     return _Unit(
         src=src,
         lines=tuple(lines),
@@ -1389,7 +1433,40 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         atoms=atoms,
         atom_starts=[a for a, _b in atoms],
         has_closables="`" in src or "<" in src,
+        unsure=result.unsure or bare.unsure,
+        ref_sensitive=ref_sensitive,
     )
+
+
+def _ref_sensitive(src: str, bare: _InlineResult) -> bool:
+    """Whether a bracket pair that may or may not be a link holds delimiters.
+
+    ``bare`` is the parse without definitions.  A pair at the top level is
+    checked itself; one inside a link's text, that whole link (a nested link
+    turns it into plain text).
+    """
+    if not bare.potentials:
+        return False
+    counts = [0]
+    for c in src:
+        counts.append(counts[-1] + (c in _REF_SENSITIVE))
+    potential = {(p, q) for p, q, level in bare.potentials if level == 0}
+    # the links of the top level: they do not overlap
+    links = sorted(
+        (a, b)
+        for a, b, why in bare.spans
+        if why is Refusal.IN_LINK and src[a] in "[!" and (a, b) not in potential
+    )
+    starts = [a for a, _b in links]
+    for p, q, level in bare.potentials:
+        if level > 0:
+            i = bisect.bisect_right(starts, p) - 1
+            if i < 0 or links[i][1] < q:
+                return True  # not where expected: assume the worst
+            p, q = links[i]
+        if counts[q] > counts[p]:
+            return True
+    return False
 
 
 _QUIRK_DELIM = re.compile(r"[ \t]*[|:-][|:\- \t]*$")
@@ -1557,8 +1634,7 @@ class MarkdownLayout:
         s, e = unit.to_src(start, end)
         if s < 0:
             return Refusal.MARKUP
-        res = unit.result
-        if res.unsure or unit.gated:
+        if unit.unsure or unit.gated:
             return Refusal.MARKUP
         why = unit.span_reason(s, e)
         if why is not None:
@@ -1661,7 +1737,11 @@ class MarkdownLayout:
                 continue
             wraps = sorted([*others, (cs, ce, prefix, suffix)])
             if closers:
-                ok = len(src) <= _MAX_REPARSE and self._same_inline(unit, wraps)
+                ok = (
+                    not unit.ref_sensitive
+                    and len(src) <= _MAX_REPARSE
+                    and self._same_inline(unit, wraps)
+                )
             elif (
                 (cs, ce) == (s, e)
                 and (cs == 0 or src[cs - 1] not in "*_~")
@@ -1672,7 +1752,9 @@ class MarkdownLayout:
                 # stays as it was (with ``others``).
                 ok = True
             else:
-                ok = self._emphasis_kept(unit, wraps, not others)
+                # the pairing depends on which brackets are links if some
+                # hold delimiters; a later definition could change it
+                ok = not unit.ref_sensitive and self._emphasis_kept(unit, wraps, not others)
             if ok:
                 return Placement(start + (cs - s), end + (ce - e))
         return Refusal.MARKUP
