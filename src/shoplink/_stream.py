@@ -68,7 +68,7 @@ from ._markdown import Block, MarkdownLayout
 from ._result import LinkResult
 
 if TYPE_CHECKING:
-    from ._linker import Linker
+    from ._linker import Linker, _Carry
 
 __all__ = [
     "LinkStream",
@@ -145,6 +145,8 @@ class LinkStream:
         # markers, whose numbers depend on the end of the answer.
         self._hold: int | None = None
         self._finished = False
+        # What the last re-link decided for the blocks before ``C``.
+        self._carry: _Carry | None = None
 
     @property
     def pending(self) -> int:
@@ -215,7 +217,20 @@ class LinkStream:
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
     def _link(self) -> LinkResult:
-        return self._linker.link(self._text, self._query, now=self._now)
+        """``link(B)``, resuming from the blocks an earlier re-link decided.
+
+        Blocks that ended before ``C`` are final (the module docstring), so
+        their decisions, and the state later blocks read from them (caps,
+        spacing, once per product and per name, language counts), carry over
+        to the next re-link; only the blocks after them are linked again.
+        The carry is checked against ``B`` (same hits in the same blocks,
+        same gate trip, same first reference number) and dropped if it
+        does not hold, and ``B`` is then linked whole.
+        """
+        result, self._carry = self._linker._link_from(
+            self._text, self._query, self._now, self._carry, self._closed
+        )
+        return result
 
     def _release_closed(self) -> str:
         """Re-link ``B`` and release everything final, up to the closed end ``C``."""
