@@ -216,6 +216,11 @@ class GateSet:
         self._compiled = [
             [(p, re.compile(p)) for p in gate.patterns] for gate in self.gates
         ]
+        # Each term with its parts folded as the matcher's keywords are.
+        self._folded_terms = [
+            [(term, [fold(part).text for part in term.split(" + ")]) for term in gate.terms]
+            for gate in self.gates
+        ]
 
     def __bool__(self) -> bool:
         return bool(self.gates)
@@ -236,12 +241,14 @@ class GateSet:
         firsts = self._first_ends(text)
         folded = fold(_normalise(text))
         out: list[GateTrip] = []
-        for gate, compiled in zip(self.gates, self._compiled, strict=True):
+        for gate, compiled, terms in zip(
+            self.gates, self._compiled, self._folded_terms, strict=True
+        ):
             if gate.scope not in (source, "both"):
                 continue
             best: tuple[int, str] | None = None
-            for term in gate.terms:
-                ends = [firsts.get(fold(part).text) for part in term.split(" + ")]
+            for term, parts in terms:
+                ends = [firsts.get(part) for part in parts]
                 if all(e is not None for e in ends):
                     end = max(e for e in ends if e is not None)
                     if best is None or end < best[0]:
