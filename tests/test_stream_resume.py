@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 import shoplink
 from shoplink import _linker
 from shoplink._html import HtmlLayout
+from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
+from tests.strategies_markdown import documents
 from tests.test_stream import ANSWERS, DEMO, answer_in, check_stream, cut
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -138,3 +140,47 @@ def test_resumed_relink_follows_the_reference_numbering(answer: str, numbering: 
     for size in (1, 4):
         chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
         check_stream(linker, answer, chunks, QUERY)
+
+
+def _same_layout(a: MarkdownLayout, b: MarkdownLayout) -> None:
+    assert a.blocks == b.blocks
+    assert a._infos == b._infos
+    assert a._refs == b._refs
+    assert a._unsure_from == b._unsure_from
+
+
+def _check_resumed_scan(text: str) -> None:
+    """Scanning every prefix, resuming from the previous one, is a fresh scan."""
+    point: ScanPoint | None = None
+    for stop in [*range(1, len(text)), len(text)]:
+        prefix = text[:stop]
+        fresh = MarkdownLayout.analyze(prefix)
+        assert fresh._unsure_from == _table_quirk(fresh._scan)
+        resumed = MarkdownLayout.analyze(prefix, point)
+        _same_layout(resumed, fresh)
+        assert resumed.scan_point == fresh.scan_point
+        point = resumed.scan_point
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=[a.id for a in ANSWERS])
+def test_resumed_block_scan_is_a_fresh_scan(answer: shoplink.DemoAnswer) -> None:
+    _check_resumed_scan(answer.answer)
+
+
+QUIRKY = [
+    "a\n\n- a | b\n---|---\n\nc\n",
+    "x\n\n[a]: https://a.test/\n\n[a] 理肤泉B5修复面膜\n\n  code?\n\n    code\n\nz\n",
+    "- a\n\n  b\n\nc\n\n> q\n\nd\r\n\r\ne\r\rf\n",
+    "```\na\n\nb\n```\n\n<div>\n\nx\n</div>\n\n<!--\n\n-->\n",
+]
+
+
+@pytest.mark.parametrize("text", QUIRKY)
+def test_resumed_block_scan_tricky(text: str) -> None:
+    _check_resumed_scan(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(doc=documents())
+def test_resumed_block_scan_generated(doc: str) -> None:
+    _check_resumed_scan(doc)

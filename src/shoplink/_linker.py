@@ -36,7 +36,7 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
-from ._markdown import Placement
+from ._markdown import MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE
@@ -269,6 +269,8 @@ class Linker:
         hits = snap.index.find(text)
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
+        if carry is not None and not text.startswith(carry.text):
+            carry = None  # not a prefix of this text: nothing carries over
         run = _Run(self, snap, text, query_text, now, None, carry)
         result = run.execute(hits, carry, snap_at)
         return result, run.carry_out
@@ -402,7 +404,7 @@ class _Run:
         self.query = Evidence.of(query)
         self.query_lang = detect_language(query) if query.strip() else None
         self.now = now
-        self.layout = linker._renderer.analyze(text)
+        self.layout = linker._renderer.analyze(text, carry.scan_point if carry else None)
         self.languages = _LanguageTracker(
             self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
         )
@@ -492,6 +494,8 @@ class _Run:
             emitted = (len(self.insertions), len(self.links), len(self.skipped))
         n_ins, n_links, n_skipped = emitted
         self.carry_out = _Carry(
+            text=self.text,
+            scan_point=self.layout.scan_point if isinstance(self.layout, MarkdownLayout) else None,
             hits=tuple(hits[:snap_hit]),
             spans=tuple(self._block_span(hit) for hit in hits[:snap_hit]),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
@@ -797,6 +801,8 @@ class _Carry:
     language counts, the gates; and what those blocks rendered.
     """
 
+    text: str  # the text it was made from (a later text must extend it)
+    scan_point: ScanPoint | None  # where the Markdown block scan can resume
     hits: tuple[Hit, ...]  # the hits decided, in order
     spans: tuple[tuple[int, int], ...]  # the block span of each
     first_trip: GateTrip | None  # the answer's first gate trip when decided

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlLayout
-from ._markdown import Block, MarkdownLayout
+from ._markdown import Block, MarkdownLayout, ScanPoint
 from ._result import LinkResult
 
 if TYPE_CHECKING:
@@ -147,6 +147,8 @@ class LinkStream:
         self._finished = False
         # What the last re-link decided for the blocks before ``C``.
         self._carry: _Carry | None = None
+        # Where the block scan of B's complete lines can resume.
+        self._scan: ScanPoint | None = None
 
     @property
     def pending(self) -> int:
@@ -245,7 +247,9 @@ class LinkStream:
             closed = max(self._closed, html.closed_end())
         else:
             complete = text.rfind("\n") + 1
-            end, markdown = _closed_end(text[:complete])
+            end, markdown = _closed_end(text[:complete], self._scan)
+            if markdown is not None:
+                self._scan = markdown.scan_point
             closed = max(self._closed, end)
         self._complete = complete
         if closed != self._closed:
@@ -409,8 +413,12 @@ def _count_at(result: LinkResult, at: int) -> int:
     return bisect.bisect_right(ats, at) - bisect.bisect_left(ats, at)
 
 
-def _closed_end(complete: str) -> tuple[int, MarkdownLayout | None]:
+def _closed_end(
+    complete: str, resume: ScanPoint | None = None
+) -> tuple[int, MarkdownLayout | None]:
     """The closed end ``C`` of a text made of complete lines, and its layout.
+
+    ``resume``: a scan point of an earlier layout of a prefix of ``complete``.
 
     The start of the trailing paragraph/table (with any definitions parsed
     out of the same leaf) when it reaches the end of the text; otherwise the
@@ -419,7 +427,7 @@ def _closed_end(complete: str) -> tuple[int, MarkdownLayout | None]:
     size = len(complete)
     if not size:
         return 0, None
-    layout = MarkdownLayout.analyze(complete)
+    layout = MarkdownLayout.analyze(complete, resume)
     blocks: tuple[Block, ...] = tuple(layout.blocks)
     i = len(blocks) - 1
     while i >= 0 and blocks[i].kind == "blank":

@@ -34,7 +34,7 @@ import markupsafe
 from ._catalog import Catalog
 from ._exceptions import ConfigError
 from ._html import HtmlLayout
-from ._markdown import MarkdownLayout, Placement, Refusal
+from ._markdown import MarkdownLayout, Placement, Refusal, ScanPoint
 from ._offers import Offer, offer_of
 from ._render import TemplateSource, make_environment
 from ._result import Insertion, Link
@@ -164,9 +164,9 @@ class Form:
         except jinja2.TemplateError as exc:
             raise ConfigError(f"template {name}.{self._ext}.j2: {exc}") from exc
 
-    def analyze(self, text: str) -> MarkdownLayout | HtmlLayout:
-        """The layout of an answer in this form's format."""
-        return HtmlLayout.analyze(text) if self.html else MarkdownLayout.analyze(text)
+    def analyze(self, text: str, resume: ScanPoint | None = None) -> MarkdownLayout | HtmlLayout:
+        """The layout of an answer in this form's format (``resume``: Markdown only)."""
+        return HtmlLayout.analyze(text) if self.html else MarkdownLayout.analyze(text, resume)
 
     # -- around the mention ------------------------------------------------
 
