@@ -184,3 +184,18 @@ def test_resumed_block_scan_tricky(text: str) -> None:
 @given(doc=documents())
 def test_resumed_block_scan_generated(doc: str) -> None:
     _check_resumed_scan(doc)
+
+
+def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
+    linker = shoplink.Linker(DEMO)
+    first = "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n"
+    _, carry = linker._link_from(first, QUERY, NOW, None, len(first))
+    assert carry is not None and carry.hits
+    later = NOW + dt.timedelta(days=30)
+    for text, query, now in [
+        ("推荐雅漾面膜，修护好。\n\n玉泽面膜也不错。\n\n雅漾面膜\n", QUERY, NOW),
+        (first + "雅漾面膜\n", None, NOW),
+        (first + "雅漾面膜\n", QUERY, later),
+    ]:
+        result, _ = linker._link_from(text, query, now, carry, len(text))
+        assert result == linker.link(text, query, now=now)

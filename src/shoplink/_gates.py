@@ -247,7 +247,7 @@ class GateSet:
             if gate.scope not in (source, "both"):
                 continue
             best: tuple[int, str] | None = None
-            for term, parts in terms:
+            for term, parts in terms if firsts else ():  # no part found: no term trips
                 ends = [firsts.get(part) for part in parts]
                 if all(e is not None for e in ends):
                     end = max(e for e in ends if e is not None)

@@ -39,7 +39,7 @@ from ._links import LinkContext
 from ._markdown import MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
-from ._offers import DEFAULT_PRICE_MAX_AGE
+from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION, Choice, Evidence, advised_against, choose, sentence_span
 from ._render import TemplateSource
 from ._result import (
@@ -269,8 +269,10 @@ class Linker:
         hits = snap.index.find(text)
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
-        if carry is not None and not text.startswith(carry.text):
-            carry = None  # not a prefix of this text: nothing carries over
+        if carry is not None and (
+            not text.startswith(carry.text) or carry.query != query_text or carry.now != now
+        ):
+            carry = None  # not made for a prefix of this answer: nothing carries over
         run = _Run(self, snap, text, query_text, now, None, carry)
         result = run.execute(hits, carry, snap_at)
         return result, run.carry_out
@@ -401,6 +403,7 @@ class _Run:
         self.context = attrs.evolve(context or LinkContext(), style=linker.style)
         self.snap = snap
         self.text = text
+        self.query_text = query
         self.query = Evidence.of(query)
         self.query_lang = detect_language(query) if query.strip() else None
         self.now = now
@@ -428,6 +431,10 @@ class _Run:
             gates.check_answer(text) if gates and self.query_trip is None else []
         )
         self.carry_out: _Carry | None = None  # set by ``execute``
+        # Offers made for links (same catalog, now and max_age in a stream).
+        self.offers_seen: dict[tuple[str, str, str], Offer] = (
+            carry.offers_seen if carry is not None else {}
+        )
 
     def execute(
         self, hits: Sequence[Hit], carry: _Carry | None = None, snap_at: int = -1
@@ -495,12 +502,15 @@ class _Run:
         n_ins, n_links, n_skipped = emitted
         self.carry_out = _Carry(
             text=self.text,
+            query=self.query_text,
+            now=self.now,
             scan_point=self.layout.scan_point if isinstance(self.layout, MarkdownLayout) else None,
             hits=tuple(hits[:snap_hit]),
             spans=tuple(self._block_span(hit) for hit in hits[:snap_hit]),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
             query_trip=self.query_trip,
             first_number=self.first_number,
+            offers_seen=self.offers_seen,
             accepted=tuple(decided[0]),
             linked=decided[1],
             linked_keys=decided[2],
@@ -520,6 +530,7 @@ class _Run:
             lang=self.query_lang or self.languages.at(len(self.text)),
             first_number=self.first_number,
             langs=self.link_langs,
+            offers_seen=self.offers_seen,
         )
         self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
@@ -802,12 +813,15 @@ class _Carry:
     """
 
     text: str  # the text it was made from (a later text must extend it)
+    query: str  # and the query and clock (the linker must be the same too)
+    now: _dt.datetime
     scan_point: ScanPoint | None  # where the Markdown block scan can resume
     hits: tuple[Hit, ...]  # the hits decided, in order
     spans: tuple[tuple[int, int], ...]  # the block span of each
     first_trip: GateTrip | None  # the answer's first gate trip when decided
     query_trip: GateTrip | None
     first_number: int  # of the reference markers
+    offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]
     linked_keys: frozenset[int]

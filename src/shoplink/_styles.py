@@ -235,6 +235,7 @@ class Form:
         lang: str,
         first_number: int = 1,
         langs: Sequence[str] | None = None,
+        offers_seen: dict[tuple[str, str, str], Offer] | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
         """Card rows or the reference list for ``links``, and the links with offers.
 
@@ -242,17 +243,24 @@ class Form:
         ``langs``, aligned with ``links``, the language at each mention: a
         card row is worded in the language of its first mention, like its
         label, so that it never depends on text after it (streaming).
+        ``offers_seen``: offers already made with the same catalog, ``now``
+        and ``max_age``, by (product id, merchant, url); filled in.
         """
-        offers = [
-            offer_of(
-                catalog[link.product_id],
-                catalog.merchant(link.merchant),
-                now=now,
-                max_age=max_age,
-                url=link.url,
-            )
-            for link in links
-        ]
+        seen = offers_seen if offers_seen is not None else {}
+        offers: list[Offer] = []
+        for link in links:
+            key = (link.product_id, link.merchant, link.url)
+            offer = seen.get(key)
+            if offer is None:
+                offer = offer_of(
+                    catalog[link.product_id],
+                    catalog.merchant(link.merchant),
+                    now=now,
+                    max_age=max_age,
+                    url=link.url,
+                )
+                seen[key] = offer
+            offers.append(offer)
         out_links: list[Link] = []
         insertions: list[Insertion] = []
         if self.style == "card":
