@@ -216,10 +216,9 @@ class GateSet:
         self._compiled = [
             [(p, re.compile(p)) for p in gate.patterns] for gate in self.gates
         ]
-        # Each term's folded parts, once: folding them per answer was most of
-        # the gate's cost.
-        self._terms = [
-            [(term, tuple(fold(part).text for part in term.split(" + "))) for term in gate.terms]
+        # Each term with its parts folded as the matcher's keywords are.
+        self._folded_terms = [
+            [(term, [fold(part).text for part in term.split(" + ")]) for term in gate.terms]
             for gate in self.gates
         ]
 
@@ -242,11 +241,13 @@ class GateSet:
         firsts = self._first_ends(text)
         folded = fold(_normalise(text))
         out: list[GateTrip] = []
-        for gate, compiled, terms in zip(self.gates, self._compiled, self._terms, strict=True):
+        for gate, compiled, terms in zip(
+            self.gates, self._compiled, self._folded_terms, strict=True
+        ):
             if gate.scope not in (source, "both"):
                 continue
             best: tuple[int, str] | None = None
-            for term, parts in terms if firsts else ():
+            for term, parts in terms if firsts else ():  # no part found: no term trips
                 ends = [firsts.get(part) for part in parts]
                 if all(e is not None for e in ends):
                     end = max(e for e in ends if e is not None)

@@ -36,10 +36,10 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
-from ._markdown import Placement
+from ._markdown import MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
-from ._offers import DEFAULT_PRICE_MAX_AGE
+from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import POLICY_VERSION, Choice, Evidence, advised_against, choose, sentence_span
 from ._render import TemplateSource
 from ._result import (
@@ -247,6 +247,36 @@ class Linker:
         moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
         return _Run(self, snap, text, query_text, moment, context).execute(hits)
 
+    def _link_from(
+        self,
+        text: str,
+        query: str | None,
+        now: _dt.datetime,
+        carry: _Carry | None,
+        snap_at: int,
+    ) -> tuple[LinkResult, _Carry | None]:
+        """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
+
+        ``carry`` is what an earlier call on a prefix of ``text`` returned:
+        the decisions and output for the hits of the blocks that ended
+        before its ``snap_at``.  They are reused when the hits and blocks
+        there are still the same (checked; otherwise everything is linked
+        again).  Returns the result, equal to ``link``'s, and the carry for
+        the blocks ending at or before ``snap_at`` in ``text``.
+        """
+        query_text = _as_text(query, "query") if query is not None else ""
+        snap = self._snapshot
+        hits = snap.index.find(text)
+        if not hits:
+            return LinkResult(text, text, (), (), (), self.style, self.format), carry
+        if carry is not None and (
+            not text.startswith(carry.text) or carry.query != query_text or carry.now != now
+        ):
+            carry = None  # not made for a prefix of this answer: nothing carries over
+        run = _Run(self, snap, text, query_text, now, None, carry)
+        result = run.execute(hits, carry, snap_at)
+        return result, run.carry_out
+
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
@@ -341,6 +371,12 @@ class _LanguageTracker:
         self._han = 0
         self._latin = 0
 
+    def state(self) -> tuple[int, int, int]:
+        return (self._upto, self._han, self._latin)
+
+    def restore(self, state: tuple[int, int, int]) -> None:
+        self._upto, self._han, self._latin = state
+
     def at(self, end: int) -> str:
         if end > self._upto:
             han, latin = count_scripts(self._text[self._upto : end])
@@ -361,15 +397,17 @@ class _Run:
         query: str,
         now: _dt.datetime,
         context: LinkContext | None = None,
+        carry: _Carry | None = None,
     ) -> None:
         self.linker = linker
         self.context = attrs.evolve(context or LinkContext(), style=linker.style)
         self.snap = snap
         self.text = text
+        self.query_text = query
         self.query = Evidence.of(query)
         self.query_lang = detect_language(query) if query.strip() else None
         self.now = now
-        self.layout = linker._renderer.analyze(text)
+        self.layout = linker._renderer.analyze(text, carry.scan_point if carry else None)
         self.languages = _LanguageTracker(
             self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
         )
@@ -384,16 +422,52 @@ class _Run:
         self._sentences: dict[tuple[int, int], Evidence] = {}
         self.accepted: list[_Accepted] = []  # by mention start
         gates = linker._gates
-        self.query_trip: GateTrip | None = gates.check_query(query) if gates else None
+        self.query_trip: GateTrip | None
+        if carry is not None:  # the same query: no need to check it again
+            self.query_trip = carry.query_trip
+        else:
+            self.query_trip = gates.check_query(query) if gates else None
         self.answer_trips: list[GateTrip] = (
             gates.check_answer(text) if gates and self.query_trip is None else []
         )
+        self.carry_out: _Carry | None = None  # set by ``execute``
+        # Offers made for links (same catalog, now and max_age in a stream).
+        self.offers_seen: dict[tuple[str, str, str], Offer] = (
+            carry.offers_seen if carry is not None else {}
+        )
 
-    def execute(self, hits: Sequence[Hit]) -> LinkResult:
+    def execute(
+        self, hits: Sequence[Hit], carry: _Carry | None = None, snap_at: int = -1
+    ) -> LinkResult:
+        """Decide and render every hit; then cards or the reference list.
+
+        With ``carry`` (``Linker._link_from``), the hits it covers are taken
+        as decided and rendered, and only the rest are processed; the state
+        after the blocks ending at or before ``snap_at`` goes to ``carry_out``.
+        """
+        first = self._resume(hits, carry)
+        groups = self._block_groups(hits, first)
+        # The first block that may still change: the carry stops before it.
+        cut = len(groups)
+        for g, group in enumerate(groups):
+            if self._block_span(hits[group[0]])[1] > snap_at:
+                cut = g
+                break
+        snap_hit = groups[cut][0] if cut < len(groups) else len(hits)
         # The language tracker only moves forward: read it in position order.
-        langs = [self.query_lang or self.languages.at(hit.end) for hit in hits]
+        langs = [""] * len(hits)
+        lang_state = self.languages.state()
+        for i in range(first, len(hits)):
+            if i == snap_hit:
+                lang_state = self.languages.state()
+            langs[i] = self.query_lang or self.languages.at(hits[i].end)
+        if snap_hit == len(hits):
+            lang_state = self.languages.state()
         outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
-        for group in self._block_groups(hits):
+        decided: tuple[list[_Accepted], frozenset[str], frozenset[int]] | None = None
+        for g, group in enumerate(groups):
+            if g == cut:
+                decided = (list(self.accepted), frozenset(self.linked), frozenset(self.linked_keys))
             # Inside one block, names that denote one item go first: a generic
             # "面膜" must not take the very mask the same paragraph names.
             # Only the block is consulted (never later text), so a stream
@@ -401,12 +475,18 @@ class _Run:
             order = sorted(group, key=lambda i: (not self.snap.index.is_specific(hits[i].key), i))
             for i in order:
                 outcomes[i] = self._one(hits[i], langs[i])
-        for i, hit in enumerate(hits):
-            decided = outcomes[i]
-            if isinstance(decided, _Accepted):
-                self._emit(decided)
+        if decided is None:
+            decided = (list(self.accepted), frozenset(self.linked), frozenset(self.linked_keys))
+        emitted = (len(self.insertions), len(self.links), len(self.skipped))
+        for i in range(first, len(hits)):
+            hit = hits[i]
+            if i == snap_hit:
+                emitted = (len(self.insertions), len(self.links), len(self.skipped))
+            outcome = outcomes[i]
+            if isinstance(outcome, _Accepted):
+                self._emit(outcome)
                 continue
-            kind, detail = decided
+            kind, detail = outcome
             self.skipped.append(
                 Skip(
                     hit.start,
@@ -417,6 +497,29 @@ class _Run:
                     detail,
                 )
             )
+        if snap_hit == len(hits):
+            emitted = (len(self.insertions), len(self.links), len(self.skipped))
+        n_ins, n_links, n_skipped = emitted
+        self.carry_out = _Carry(
+            text=self.text,
+            query=self.query_text,
+            now=self.now,
+            scan_point=self.layout.scan_point if isinstance(self.layout, MarkdownLayout) else None,
+            hits=tuple(hits[:snap_hit]),
+            spans=tuple(self._block_span(hit) for hit in hits[:snap_hit]),
+            first_trip=self.answer_trips[0] if self.answer_trips else None,
+            query_trip=self.query_trip,
+            first_number=self.first_number,
+            offers_seen=self.offers_seen,
+            accepted=tuple(decided[0]),
+            linked=decided[1],
+            linked_keys=decided[2],
+            lang_state=lang_state,
+            insertions=tuple(self.insertions[:n_ins]),
+            links=tuple(self.links[:n_links]),
+            link_langs=tuple(self.link_langs[:n_links]),
+            skipped=tuple(self.skipped[:n_skipped]),
+        )
         blocks, links = self.linker._renderer.finish(
             self.text,
             self.layout,
@@ -427,6 +530,7 @@ class _Run:
             lang=self.query_lang or self.languages.at(len(self.text)),
             first_number=self.first_number,
             langs=self.link_langs,
+            offers_seen=self.offers_seen,
         )
         self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
@@ -471,11 +575,50 @@ class _Run:
                 break
         return None
 
-    def _block_groups(self, hits: Sequence[Hit]) -> list[list[int]]:
-        """Indices of ``hits``, grouped by the block holding them, in order."""
+    def _resume(self, hits: Sequence[Hit], carry: _Carry | None) -> int:
+        """Take over ``carry`` if it still holds for ``hits``; how many hits it covers.
+
+        It holds when the hits it decided are the first hits now, each in
+        the same block, the first hit after them is in a later block, no
+        carried hit is gated differently, and reference markers start at
+        the same number.  Otherwise nothing is taken
+        and every hit is decided again (0).
+        """
+        if carry is None or not carry.hits:
+            return 0
+        k = len(carry.hits)
+        if len(hits) < k or tuple(hits[:k]) != carry.hits:
+            return 0
+        spans = carry.spans
+        if any(self._block_span(hit) != span for hit, span in zip(hits, spans, strict=False)):
+            return 0
+        if k < len(hits) and self._block_span(hits[k]) == spans[-1]:
+            return 0
+        if self.first_number != carry.first_number:
+            return 0  # reference markers are numbered after the answer's own list
+        trip = self.answer_trips[0] if self.answer_trips else None
+        if trip != carry.first_trip and self.query_trip is None:
+            last = spans[-1][1]
+            if (trip is not None and trip.end <= last) or (
+                carry.first_trip is not None and carry.first_trip.end <= last
+            ):
+                return 0
+        self.accepted = list(carry.accepted)
+        self.linked = set(carry.linked)
+        self.linked_keys = set(carry.linked_keys)
+        self.languages.restore(carry.lang_state)
+        self.insertions = list(carry.insertions)
+        self.links = list(carry.links)
+        self.link_langs = list(carry.link_langs)
+        self.skipped = list(carry.skipped)
+        return k
+
+    def _block_groups(self, hits: Sequence[Hit], first: int = 0) -> list[list[int]]:
+        """Indices of ``hits`` from ``first`` on, grouped by the block holding them, in order."""
         groups: list[list[int]] = []
         last: tuple[int, int] | None = None
-        for i, hit in enumerate(hits):
+        for i in range(first, len(hits)):
+            hit = hits[i]
             span = self._block_span(hit)
             if groups and span == last:
                 groups[-1].append(i)
@@ -658,3 +801,32 @@ class _Accepted:
     final: Placement
     probe_prefix: str
     probe_suffix: str
+
+
+@attrs.frozen
+class _Carry:
+    """A ``_Run``'s state after the blocks a stream has closed (``Linker._link_from``).
+
+    Everything a later block's decisions read from earlier blocks: the links
+    accepted (cap, spacing, placement), the products and names linked, the
+    language counts, the gates; and what those blocks rendered.
+    """
+
+    text: str  # the text it was made from (a later text must extend it)
+    query: str  # and the query and clock (the linker must be the same too)
+    now: _dt.datetime
+    scan_point: ScanPoint | None  # where the Markdown block scan can resume
+    hits: tuple[Hit, ...]  # the hits decided, in order
+    spans: tuple[tuple[int, int], ...]  # the block span of each
+    first_trip: GateTrip | None  # the answer's first gate trip when decided
+    query_trip: GateTrip | None
+    first_number: int  # of the reference markers
+    offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
+    accepted: tuple[_Accepted, ...]
+    linked: frozenset[str]
+    linked_keys: frozenset[int]
+    lang_state: tuple[int, int, int]
+    insertions: tuple[Insertion, ...]
+    links: tuple[Link, ...]
+    link_langs: tuple[str, ...]
+    skipped: tuple[Skip, ...]

@@ -1473,6 +1473,17 @@ _QUIRK_DELIM = re.compile(r"[ \t]*[|:-][|:\- \t]*$")
 _QUIRK_START = re.compile(r"[ \t]{0,3}(?:[-*+>#]|\d{1,9}[.)])")
 
 
+@attrs.frozen
+class ScanPoint:
+    """Where ``MarkdownLayout.analyze`` can resume: a line start with nothing open."""
+
+    at: int
+    out: tuple[_LeafInfo, ...]  # the leaves emitted before ``at``
+    refs: frozenset[str]  # the definitions seen before ``at``
+    quirk: int  # the table quirk's offset before ``at``, or -1
+    prev: tuple[int, int]  # the line before ``at`` (start, end of content)
+
+
 def _table_quirk(scan: str) -> int:
     """Where markdown-it's table rule would pre-empt a list, quote or heading.
 
@@ -1547,13 +1558,20 @@ class MarkdownLayout:
         self._unsure_from = len(text) + 1  # from here on, refuse (see _table_quirk)
         # (prefix, suffix) -> (valid, label holds a code/HTML closer)
         self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
+        # The last line end after which nothing was open (``analyze(resume=)``).
+        self.scan_point: ScanPoint | None = None
 
     @classmethod
-    def analyze(cls, text: str) -> MarkdownLayout:
+    def analyze(cls, text: str, resume: ScanPoint | None = None) -> MarkdownLayout:
         """Scan ``text`` (Markdown) into leaf blocks and reference definitions.
 
         Line endings are ``\\n``, ``\\r\\n`` or ``\\r``; NUL reads as U+FFFD, as
         CommonMark says.  Offsets always refer to ``text`` itself.
+
+        ``resume``: a ``scan_point`` of an earlier layout of a prefix of
+        ``text``; the lines before it are not scanned again (the scanner's
+        state there holds only what they emitted: nothing was open).  The
+        layout is the same as without it.
         """
         # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
         scan = _LONE_CR.sub("\n", text) if "\r" in text else text
@@ -1561,14 +1579,50 @@ class MarkdownLayout:
         scanner = _BlockScanner(scan)
         pos = 0
         n = len(scan)
+        quirk = n + 1  # see _table_quirk, computed along the same lines
+        prev_start, prev_end = -1, -1
+        if resume is not None and resume.at <= n:
+            pos = resume.at
+            scanner.out = list(resume.out)
+            scanner.refs = set(resume.refs)
+            quirk = resume.quirk if resume.quirk >= 0 else n + 1
+            prev_start, prev_end = resume.prev
+        point = resume
+        # The last resumable line end: (at, leaves emitted, refs, quirk, prev line).
+        mark: tuple[int, int, frozenset[str], int, tuple[int, int]] | None = None
+        refs: frozenset[str] = frozenset(scanner.refs)
         while pos < n:
             nl = scan.find("\n", pos)
             nxt = n if nl < 0 else nl + 1
             scanner.feed(pos, nxt)
+            end = nxt - 1 if nl >= 0 else n
+            if end > pos and scan[end - 1] == "\r":
+                end -= 1
+            if (
+                quirk > n
+                and prev_start >= 0
+                and "-" in scan[pos:end]
+                and _QUIRK_DELIM.match(scan, pos, end)
+                and "|" in scan[prev_start:prev_end]
+                and _QUIRK_START.match(scan, prev_start, prev_end)
+            ):
+                quirk = prev_start
+            prev_start, prev_end = pos, end
             pos = nxt
+            # Nothing open after a complete line (its "\n" is the answer's
+            # own, not a lone CR that a later LF could join): resumable.
+            if nl >= 0 and text[nl] == "\n" and scanner.leaf is None and not scanner.containers:
+                if len(refs) != len(scanner.refs):  # refs only grow
+                    refs = frozenset(scanner.refs)
+                mark = (nxt, len(scanner.out), refs, quirk, (prev_start, prev_end))
+        if mark is not None:
+            at, emitted, refs, found, prev = mark
+            kept = tuple(scanner.out[:emitted])
+            point = ScanPoint(at, kept, refs, found if found <= n else -1, prev)
         scanner.finish()
         layout = cls(text, scanner.out, scanner.refs, scan)
-        layout._unsure_from = _table_quirk(scan)
+        layout._unsure_from = quirk
+        layout.scan_point = point
         return layout
 
     @property

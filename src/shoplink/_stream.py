@@ -64,11 +64,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlLayout
-from ._markdown import Block, MarkdownLayout
+from ._markdown import Block, MarkdownLayout, ScanPoint
 from ._result import LinkResult
 
 if TYPE_CHECKING:
-    from ._linker import Linker
+    from ._linker import Linker, _Carry
 
 __all__ = [
     "LinkStream",
@@ -145,6 +145,10 @@ class LinkStream:
         # markers, whose numbers depend on the end of the answer.
         self._hold: int | None = None
         self._finished = False
+        # What the last re-link decided for the blocks before ``C``.
+        self._carry: _Carry | None = None
+        # Where the block scan of B's complete lines can resume.
+        self._scan: ScanPoint | None = None
 
     @property
     def pending(self) -> int:
@@ -215,7 +219,20 @@ class LinkStream:
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
     def _link(self) -> LinkResult:
-        return self._linker.link(self._text, self._query, now=self._now)
+        """``link(B)``, resuming from the blocks an earlier re-link decided.
+
+        Blocks that ended before ``C`` are final (the module docstring), so
+        their decisions, and the state later blocks read from them (caps,
+        spacing, once per product and per name, language counts), carry over
+        to the next re-link; only the blocks after them are linked again.
+        The carry is checked against ``B`` (same hits in the same blocks,
+        same gate trip, same first reference number) and dropped if it
+        does not hold, and ``B`` is then linked whole.
+        """
+        result, self._carry = self._linker._link_from(
+            self._text, self._query, self._now, self._carry, self._closed
+        )
+        return result
 
     def _release_closed(self) -> str:
         """Re-link ``B`` and release everything final, up to the closed end ``C``."""
@@ -230,7 +247,9 @@ class LinkStream:
             closed = max(self._closed, html.closed_end())
         else:
             complete = text.rfind("\n") + 1
-            end, markdown = _closed_end(text[:complete])
+            end, markdown = _closed_end(text[:complete], self._scan)
+            if markdown is not None:
+                self._scan = markdown.scan_point
             closed = max(self._closed, end)
         self._complete = complete
         if closed != self._closed:
@@ -394,8 +413,12 @@ def _count_at(result: LinkResult, at: int) -> int:
     return bisect.bisect_right(ats, at) - bisect.bisect_left(ats, at)
 
 
-def _closed_end(complete: str) -> tuple[int, MarkdownLayout | None]:
+def _closed_end(
+    complete: str, resume: ScanPoint | None = None
+) -> tuple[int, MarkdownLayout | None]:
     """The closed end ``C`` of a text made of complete lines, and its layout.
+
+    ``resume``: a scan point of an earlier layout of a prefix of ``complete``.
 
     The start of the trailing paragraph/table (with any definitions parsed
     out of the same leaf) when it reaches the end of the text; otherwise the
@@ -404,7 +427,7 @@ def _closed_end(complete: str) -> tuple[int, MarkdownLayout | None]:
     size = len(complete)
     if not size:
         return 0, None
-    layout = MarkdownLayout.analyze(complete)
+    layout = MarkdownLayout.analyze(complete, resume)
     blocks: tuple[Block, ...] = tuple(layout.blocks)
     i = len(blocks) - 1
     while i >= 0 and blocks[i].kind == "blank":

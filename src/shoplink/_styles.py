@@ -34,7 +34,7 @@ import markupsafe
 from ._catalog import Catalog
 from ._exceptions import ConfigError
 from ._html import HtmlLayout
-from ._markdown import MarkdownLayout, Placement, Refusal
+from ._markdown import MarkdownLayout, Placement, Refusal, ScanPoint
 from ._offers import Offer, offer_of
 from ._render import TemplateSource, make_environment
 from ._result import Insertion, Link
@@ -170,9 +170,9 @@ class Form:
         except jinja2.TemplateError as exc:
             raise ConfigError(f"template {name}.{self._ext}.j2: {exc}") from exc
 
-    def analyze(self, text: str) -> MarkdownLayout | HtmlLayout:
-        """The layout of an answer in this form's format."""
-        return HtmlLayout.analyze(text) if self.html else MarkdownLayout.analyze(text)
+    def analyze(self, text: str, resume: ScanPoint | None = None) -> MarkdownLayout | HtmlLayout:
+        """The layout of an answer in this form's format (``resume``: Markdown only)."""
+        return HtmlLayout.analyze(text) if self.html else MarkdownLayout.analyze(text, resume)
 
     # -- around the mention ------------------------------------------------
 
@@ -258,6 +258,7 @@ class Form:
         lang: str,
         first_number: int = 1,
         langs: Sequence[str] | None = None,
+        offers_seen: dict[tuple[str, str, str], Offer] | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
         """Card rows or the reference list for ``links``, and the links with offers.
 
@@ -265,17 +266,24 @@ class Form:
         ``langs``, aligned with ``links``, the language at each mention: a
         card row is worded in the language of its first mention, like its
         label, so that it never depends on text after it (streaming).
+        ``offers_seen``: offers already made with the same catalog, ``now``
+        and ``max_age``, by (product id, merchant, url); filled in.
         """
-        offers = [
-            offer_of(
-                catalog[link.product_id],
-                catalog.merchant(link.merchant),
-                now=now,
-                max_age=max_age,
-                url=link.url,
-            )
-            for link in links
-        ]
+        seen = offers_seen if offers_seen is not None else {}
+        offers: list[Offer] = []
+        for link in links:
+            key = (link.product_id, link.merchant, link.url)
+            offer = seen.get(key)
+            if offer is None:
+                offer = offer_of(
+                    catalog[link.product_id],
+                    catalog.merchant(link.merchant),
+                    now=now,
+                    max_age=max_age,
+                    url=link.url,
+                )
+                seen[key] = offer
+            offers.append(offer)
         out_links: list[Link] = []
         insertions: list[Insertion] = []
         if self.style == "card":

@@ -1,0 +1,201 @@
+"""Incremental re-linking in streams: resuming from closed blocks changes nothing.
+
+``LinkStream`` re-links the buffer after each newline (HTML: ``>``) with
+``Linker._link_from``, which takes the decisions for the blocks that closed
+before from the previous re-link (``_Carry``) and links only the rest.  These
+tests check that the resumed result is the full ``link`` result at every
+step, and that streams using it still equal ``link(whole)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import shoplink
+from shoplink import _linker
+from shoplink._html import HtmlLayout
+from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
+from shoplink._stream import _closed_end
+from tests.strategies_markdown import documents
+from tests.test_stream import ANSWERS, DEMO, answer_in, check_stream, cut
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+QUERY = "敏感肌适合用什么样的面膜"
+
+RESUMING_FORMS = {
+    (style, fmt, numbering): shoplink.Linker(
+        DEMO, style=style, format=fmt, reference_numbering=numbering
+    )
+    for style in ("inline", "card", "reference")
+    for fmt in ("markdown", "html")
+    for numbering in (("continue", "separate") if style == "reference" else ("continue",))
+}
+FORM_IDS = [f"{s}-{f}-{n}" for s, f, n in RESUMING_FORMS]
+
+# Decisions that read earlier blocks: spacing across a blank line, once per
+# name and per product, the cap, a gate tripped by parts in two blocks.
+CROSS_BLOCK = [
+    "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n雅漾面膜也行\n\n理肤泉B5修复面膜再说。\n",
+    "理肤泉B5修复面膜\n\n玉泽面膜好\n\n雅漾面膜好\n\n薇诺娜面膜好\n\n面膜\n\n理肤泉B5修复面膜\n",
+    "推荐理肤泉B5修复面膜。\n\n有湿疹要看医生。\n\n玉泽面膜不错。\n\n需要治疗时用雅漾面膜。\n\n面膜\n",
+    "# 标题理肤泉B5修复面膜\n\n```\n玉泽面膜\n\n```\n\n玉泽面膜\n\n> 雅漾面膜\n\n- 面膜\n\n正文\n",
+    "I like the Pegasus.\n\n我推荐理肤泉B5修复面膜\n\n玉泽面膜\n\n雅漾面膜 too.\n",
+]
+# The answer's own reference list, known at the end, renumbers the markers.
+OWN_LIST = [
+    "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n参考：\n1. [a](https://a.test/)\n",
+    "推荐理肤泉B5修复面膜。\n\n玉泽面膜\n\n1. [a](https://a.test/)\n2. 雅漾面膜\n\n尾\n",
+]
+
+
+def _closed(linker: shoplink.Linker, text: str) -> int:
+    """The stream's closed end ``C`` of ``text`` (what it passes as ``snap_at``)."""
+    if linker.format == "html":
+        return HtmlLayout.analyze(text).closed_end()
+    complete = text.rfind("\n") + 1
+    return _closed_end(text[:complete])[0]
+
+
+def _resume_steps(linker: shoplink.Linker, text: str, query: str | None) -> int:
+    """Re-link every prefix ending at a block end, resuming; how many resumed."""
+    stops = [i + 1 for i, ch in enumerate(text) if ch == ("\n" if linker.format != "html" else ">")]
+    carry: Any = None
+    resumed = 0
+    for stop in [*stops, len(text)]:
+        prefix = text[:stop]
+        before = carry
+        result, carry = linker._link_from(prefix, query, NOW, carry, _closed(linker, prefix))
+        assert result == linker.link(prefix, query, now=NOW), repr(prefix)
+        if before is not None and before.hits and carry is not None:
+            resumed += 1
+    return resumed
+
+
+@pytest.mark.parametrize("form", list(RESUMING_FORMS), ids=FORM_IDS)
+def test_resumed_relink_is_the_full_link_at_every_block_end(form: tuple[str, str, str]) -> None:
+    linker = RESUMING_FORMS[form]
+    for a in ANSWERS:
+        _resume_steps(linker, answer_in(form[1], a), a.query)
+
+
+@pytest.mark.parametrize("answer", CROSS_BLOCK)
+@pytest.mark.parametrize("max_links", [None, 1, 2, 5])
+@pytest.mark.parametrize("min_gap", [0, 10, 40])
+def test_resumed_relink_carries_cross_block_state(
+    answer: str, max_links: int | None, min_gap: int
+) -> None:
+    linker = shoplink.Linker(DEMO, max_links=max_links, min_gap=min_gap)
+    for query in (QUERY, None):
+        _resume_steps(linker, answer, query)
+        for size in (1, 3):
+            chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+            check_stream(linker, answer, chunks, query)
+
+
+def test_the_carry_is_used() -> None:
+    """Re-links really resume (else this is only the full path again)."""
+    calls: list[int] = []
+    original = _linker._Run._resume
+
+    def spy(run: Any, hits: Any, carry: Any) -> int:
+        taken = original(run, hits, carry)
+        calls.append(taken)
+        return taken
+
+    a = next(a for a in ANSWERS if a.id == "qa-01")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_linker._Run, "_resume", spy)
+    try:
+        chunks = cut(a.answer, range(0, len(a.answer), 16))
+        check_stream(shoplink.Linker(DEMO), a.answer, chunks, a.query)
+    finally:
+        mp.undo()
+    assert any(taken > 0 for taken in calls), calls
+    assert _resume_steps(shoplink.Linker(DEMO), a.answer, a.query) > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_random_cuts_every_form_resuming(data: st.DataObject) -> None:
+    form = data.draw(st.sampled_from(list(RESUMING_FORMS)))
+    a = data.draw(st.sampled_from(ANSWERS))
+    text = answer_in(form[1], a)
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=60))
+    query = data.draw(st.sampled_from([a.query, None]))
+    check_stream(RESUMING_FORMS[form], text, cut(text, points), query)
+
+
+@pytest.mark.parametrize("answer", OWN_LIST)
+@pytest.mark.parametrize("numbering", ["continue", "separate"])
+def test_resumed_relink_follows_the_reference_numbering(answer: str, numbering: str) -> None:
+    linker = shoplink.Linker(
+        DEMO, style="reference", reference_numbering=numbering, max_links=None, min_gap=0
+    )
+    _resume_steps(linker, answer, QUERY)
+    for size in (1, 4):
+        chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+        check_stream(linker, answer, chunks, QUERY)
+
+
+def _same_layout(a: MarkdownLayout, b: MarkdownLayout) -> None:
+    assert a.blocks == b.blocks
+    assert a._infos == b._infos
+    assert a._refs == b._refs
+    assert a._unsure_from == b._unsure_from
+
+
+def _check_resumed_scan(text: str) -> None:
+    """Scanning every prefix, resuming from the previous one, is a fresh scan."""
+    point: ScanPoint | None = None
+    for stop in [*range(1, len(text)), len(text)]:
+        prefix = text[:stop]
+        fresh = MarkdownLayout.analyze(prefix)
+        assert fresh._unsure_from == _table_quirk(fresh._scan)
+        resumed = MarkdownLayout.analyze(prefix, point)
+        _same_layout(resumed, fresh)
+        assert resumed.scan_point == fresh.scan_point
+        point = resumed.scan_point
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=[a.id for a in ANSWERS])
+def test_resumed_block_scan_is_a_fresh_scan(answer: shoplink.DemoAnswer) -> None:
+    _check_resumed_scan(answer.answer)
+
+
+QUIRKY = [
+    "a\n\n- a | b\n---|---\n\nc\n",
+    "x\n\n[a]: https://a.test/\n\n[a] 理肤泉B5修复面膜\n\n  code?\n\n    code\n\nz\n",
+    "- a\n\n  b\n\nc\n\n> q\n\nd\r\n\r\ne\r\rf\n",
+    "```\na\n\nb\n```\n\n<div>\n\nx\n</div>\n\n<!--\n\n-->\n",
+]
+
+
+@pytest.mark.parametrize("text", QUIRKY)
+def test_resumed_block_scan_tricky(text: str) -> None:
+    _check_resumed_scan(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(doc=documents())
+def test_resumed_block_scan_generated(doc: str) -> None:
+    _check_resumed_scan(doc)
+
+
+def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
+    linker = shoplink.Linker(DEMO)
+    first = "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n"
+    _, carry = linker._link_from(first, QUERY, NOW, None, len(first))
+    assert carry is not None and carry.hits
+    later = NOW + dt.timedelta(days=30)
+    for text, query, now in [
+        ("推荐雅漾面膜，修护好。\n\n玉泽面膜也不错。\n\n雅漾面膜\n", QUERY, NOW),
+        (first + "雅漾面膜\n", None, NOW),
+        (first + "雅漾面膜\n", QUERY, later),
+    ]:
+        result, _ = linker._link_from(text, query, now, carry, len(text))
+        assert result == linker.link(text, query, now=now)
