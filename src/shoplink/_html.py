@@ -27,29 +27,10 @@ from html.parser import HTMLParser
 
 import attrs
 
-from ._markdown import Block, Placement, Refusal
+from ._markdown import VOID_ELEMENTS, Block, Placement, Refusal
 
 __all__ = ["HtmlLayout"]
 
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "keygen",
-    ]
-)
 _CODE = frozenset({"code", "pre", "kbd", "samp", "tt", "var"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "hgroup"})
 # Text inside these is not prose a link may wrap (or a browser would move it).
@@ -214,7 +195,7 @@ class _Scanner(HTMLParser):
         parent = self.stack[-1] if self.stack else -1
         el = _Element(tag, at, parent, settled=self.settled)
         self.elements.append(el)
-        if tag in _VOID:
+        if tag in VOID_ELEMENTS:
             el.content_end = el.end = at + len(raw)
             el.settled_end = self.settled
         else:

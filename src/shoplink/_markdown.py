@@ -713,23 +713,11 @@ _URL_TAIL = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
-_VOID_ELEMENTS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
+# HTML elements that never have content or an end tag (the HTML standard's
+# list, plus the obsolete keygen), shared with the HTML layout.
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen"}
+    | {"link", "meta", "param", "source", "track", "wbr"}
 )
 _URL_TLDISH = re.compile(r"\.[^\W\d_]{2,}")
 
@@ -1047,7 +1035,7 @@ class _InlineParser:
                     tag = _TAG_NAME.match(src, pos, m.end())
                     if tag is not None and not src.startswith("/>", m.end() - 2):
                         name = tag.group(2).lower()
-                        if tag.group(1) or name not in _VOID_ELEMENTS:
+                        if tag.group(1) or name not in VOID_ELEMENTS:
                             self._tags.append((pos, m.end(), name, bool(tag.group(1))))
                 return m.end()
             return None
