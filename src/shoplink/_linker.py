@@ -181,8 +181,7 @@ class Linker:
         self.max_links = max_links
         if reference_numbering not in ("continue", "separate"):
             raise ConfigError(
-                "reference_numbering must be 'continue' or 'separate', "
-                f"got {reference_numbering!r}"
+                f"reference_numbering must be 'continue' or 'separate', got {reference_numbering!r}"
             )
         self.price_max_age = price_max_age
         self.reference_numbering = reference_numbering
@@ -663,10 +662,9 @@ class _Run:
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
         product = catalog[decision.product_id]
+        position = len(self.accepted) + 1
         try:
-            url = catalog.link_url(
-                product, attrs.evolve(self.context, position=len(self.accepted) + 1)
-            )
+            url = catalog.link_url(product, attrs.evolve(self.context, position=position))
         except LinkError as exc:  # one merchant's builder must not cost the answer
             return SkipReason.LINK_FAILED, str(exc)
         try:
@@ -686,7 +684,7 @@ class _Run:
             hit.end,
             markup.probe_prefix,
             markup.probe_suffix,
-            accepted=[(a.final, a.probe_prefix, a.probe_suffix) for a in self.accepted],
+            accepted=self._neighbours(hit),
         )
         if not isinstance(final, Placement):
             return SkipReason.MARKUP, "the rendered link would change the Markdown around it"
@@ -703,15 +701,24 @@ class _Run:
             final,
             markup.probe_prefix,
             markup.probe_suffix,
+            position,
         )
         bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
         self.linked.update(p.id for p in catalog.offers(product.id))
         self.linked_keys.add(hit.key)
         return accepted
 
+    def _neighbours(self, hit: Hit) -> list[tuple[Placement, str, str]]:
+        """The accepted links in ``hit``'s block: the only ones its markup can interact with."""
+        start, end = self._block_span(hit)
+        key = lambda a: a.final.start  # noqa: E731 - one key for both bounds
+        lo = bisect.bisect_left(self.accepted, start, key=key)
+        hi = bisect.bisect_left(self.accepted, end, key=key)
+        return [(a.final, a.probe_prefix, a.probe_suffix) for a in self.accepted[lo:hi]]
+
     def _crowded(self, hit: Hit, final: Placement) -> tuple[SkipReason, str] | None:
         """Whether a link here would sit too close to one already accepted."""
-        at = bisect.bisect_left([a.hit.start for a in self.accepted], hit.start)
+        at = bisect.bisect_left(self.accepted, hit.start, key=lambda a: a.hit.start)
         before = self.accepted[at - 1] if at > 0 else None
         after = self.accepted[at] if at < len(self.accepted) else None
         for left, right in ((before, None), (None, after)):
@@ -745,14 +752,15 @@ class _Run:
         provisional).
         """
         catalog, hit = self.snap.catalog, acc.hit
-        try:
-            url = catalog.link_url(
-                acc.product, attrs.evolve(self.context, position=len(self.links) + 1)
-            )
-        except LinkError:
-            # It built once with the provisional position; dropping the link
-            # now would leave the others checked against a link that is gone.
-            url = acc.url
+        position = len(self.links) + 1
+        url = acc.url
+        if position != acc.position:  # only when a later mention was decided first
+            try:
+                url = catalog.link_url(acc.product, attrs.evolve(self.context, position=position))
+            except LinkError:
+                # It built once with the provisional position; dropping the link
+                # now would leave the others checked against a link that is gone.
+                url = acc.url
         markup = self.linker._renderer.mention(
             url=url,
             label=acc.label,
@@ -801,6 +809,7 @@ class _Accepted:
     final: Placement
     probe_prefix: str
     probe_suffix: str
+    position: int  # the link position ``url`` was built with
 
 
 @attrs.frozen
