@@ -47,6 +47,7 @@ def check_linked(answer: str) -> shoplink.LinkResult:
 @example("**理肤泉****玉泽**\n")
 @example("_理肤泉_玉泽_面膜_\n")
 @example("理肤泉面膜适乐肤\r\n玉泽 CeraVe\r\n")
+@example("[ref]: https://a.test/ref\n1. \n       理肤泉 code\n")  # empty item after a definition
 @given(documents())
 def test_links_render_faithfully(answer: str) -> None:
     check_linked(answer)

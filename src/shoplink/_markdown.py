@@ -364,7 +364,13 @@ class _BlockScanner:
             c_pos, c_col, spaces = self._first_nonspace(a_pos, a_col, a_rem, eol)
             empty = c_pos >= eol
             interrupting = para_open and all_matched and not started
-            if interrupting and (empty or (m.group(2) is not None and int(m.group(2)) != 1)):
+            if (
+                interrupting
+                and (empty or (m.group(2) is not None and int(m.group(2)) != 1))
+                # markdown-it reads definitions with their own block rule,
+                # which any list item ends, empty or not.
+                and not (self.leaf is not None and self._only_definitions(self.leaf))
+            ):
                 break
             marker_w = m.end() - nsp
             if empty or spaces >= 5:
