@@ -91,6 +91,17 @@ _CONTEXT_WINDOW = 300
 class _Snapshot:
     catalog: Catalog
     index: ProductIndex
+    # character -> whether some folded keyword contains it (filled on first use).
+    _in_keywords: dict[str, bool] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def keywords_contain(self, char: str) -> bool:
+        """Whether a mention can span ``char`` (a keyword holds it, folded)."""
+        found = self._in_keywords.get(char)
+        if found is None:
+            # Once per catalog; threads racing here compute the same value.
+            found = any(char in k for k in self.index.matcher.keywords)
+            self._in_keywords[char] = found
+        return found
 
 
 class Linker:
@@ -253,6 +264,8 @@ class Linker:
         now: _dt.datetime,
         carry: _Carry | None,
         snap_at: int,
+        scan: ScanPoint | None = None,
+        upto: int | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
         """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
 
@@ -260,19 +273,26 @@ class Linker:
         the decisions and output for the hits of the blocks that ended
         before its ``snap_at``.  They are reused when the hits and blocks
         there are still the same (checked; otherwise everything is linked
-        again).  Returns the result, equal to ``link``'s, and the carry for
-        the blocks ending at or before ``snap_at`` in ``text``.
+        again).  ``scan``: a Markdown scan point of a prefix of ``text``
+        (the stream's own, often later than the carry's).  ``upto``: only
+        mentions starting before it are decided; the result then equals
+        ``link``'s before ``upto`` only (enough for a stream, which releases
+        no further), and saves deciding the open block again at every
+        re-link.  Returns the result and the carry for the blocks ending at
+        or before ``snap_at`` in ``text``.
         """
         query_text = _as_text(query, "query") if query is not None else ""
         snap = self._snapshot
         hits = snap.index.find(text)
+        if upto is not None:
+            hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
         if carry is not None and (
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
         ):
             carry = None  # not made for a prefix of this answer: nothing carries over
-        run = _Run(self, snap, text, query_text, now, None, carry)
+        run = _Run(self, snap, text, query_text, now, None, carry, scan)
         result = run.execute(hits, carry, snap_at)
         return result, run.carry_out
 
@@ -397,6 +417,7 @@ class _Run:
         now: _dt.datetime,
         context: LinkContext | None = None,
         carry: _Carry | None = None,
+        scan: ScanPoint | None = None,
     ) -> None:
         self.linker = linker
         self.context = attrs.evolve(context or LinkContext(), style=linker.style)
@@ -406,7 +427,10 @@ class _Run:
         self.query = Evidence.of(query)
         self.query_lang = detect_language(query) if query.strip() else None
         self.now = now
-        self.layout = linker._renderer.analyze(text, carry.scan_point if carry else None)
+        resume = carry.scan_point if carry else None
+        if scan is not None and (resume is None or scan.at > resume.at):
+            resume = scan
+        self.layout = linker._renderer.analyze(text, resume)
         self.languages = _LanguageTracker(
             self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
         )

@@ -128,6 +128,11 @@ class LinkStream:
         )
         matcher = self._linker._snapshot.index.matcher
         self._matcher = matcher
+        # Where blocks break: a line end in Markdown, a tag's end in HTML.
+        self._break = ">" if self._html else "\n"
+        # Whether a mention can start before a break and end after it (only
+        # if a keyword holds the character; catalogs refuse line breaks).
+        self._spans_break = self._linker._snapshot.keywords_contain(self._break)
         # Original code points a hit spans are at most its folded length.
         self._longest = max((len(k) for k in matcher.keywords), default=0)
         self._decoder: codecs.IncrementalDecoder | None = None
@@ -177,7 +182,11 @@ class LinkStream:
         self._text += piece
         out: list[str] = []
         # Blocks close at a newline in Markdown, at the end of a tag in HTML.
-        if ("\n" if not self._html else ">") in piece or self._recheck:
+        # The closed end costs a block scan (a parse of the whole buffer in
+        # HTML), and a re-link more, so both are only asked for when a
+        # re-link has something to decide (``_relink_due``); text with no
+        # mention goes out through ``_release_open`` meanwhile.
+        if self._recheck or (self._break in piece and self._relink_due(len(self._text))):
             out.append(self._release_closed())
         out.append(self._release_open())
         return "".join(out)
@@ -218,7 +227,7 @@ class LinkStream:
                     self._decoder = None
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
-    def _link(self) -> LinkResult:
+    def _link(self, upto: int | None = None) -> LinkResult:
         """``link(B)``, resuming from the blocks an earlier re-link decided.
 
         Blocks that ended before ``C`` are final (the module docstring), so
@@ -230,7 +239,7 @@ class LinkStream:
         does not hold, and ``B`` is then linked whole.
         """
         result, self._carry = self._linker._link_from(
-            self._text, self._query, self._now, self._carry, self._closed
+            self._text, self._query, self._now, self._carry, self._closed, self._scan, upto
         )
         return result
 
@@ -239,6 +248,8 @@ class LinkStream:
         if self._holds_markers and self._hold is not None:
             return ""  # the markers wait for the end of the answer (see _final_point)
         text = self._text
+        # Asked before ``C`` moves: the scan covers the open region as it was.
+        first = self._scan_open()
         html: HtmlLayout | None = None
         markdown: MarkdownLayout | None = None
         if self._html:
@@ -257,14 +268,26 @@ class LinkStream:
             self._tail_first = None
             self._scanned = closed
         held = self._recheck
-        self._recheck = closed == len(text)
         if self._hold is None and (
             closed < self._pos or (closed == self._linked_at and not held)
         ):
             # Nothing closed since the last re-link: no new final insertions.
+            self._recheck = False
             return ""
+        if not held and self._hold is None and (first is None or first >= closed):
+            # No mention and nothing held before ``C``: ``link(B)`` would
+            # insert nothing there, so the text is final as it is.
+            self._recheck = False
+            piece = text[self._pos : closed] if closed > self._pos else ""
+            if piece:
+                self._pos = closed
+                self._done_at_pos = 0
+            return piece
+        self._recheck = closed == len(text)
         self._linked_at = closed
-        result = self._link()
+        # Mentions from ``C`` on sit in blocks still open: nothing of theirs
+        # is released now, so they are not decided now either.
+        result = self._link(closed)
         upto, keep = self._final_point(result, closed, html, markdown)
         if upto < self._pos:
             return ""
@@ -349,18 +372,12 @@ class LinkStream:
             return ""  # a card or marker before the open region is not final yet
         text = self._text
         size = len(text)
-        first = self._tail_first
-        if first is None:
-            # Mentions seen before started after ``scanned - L``; look again
-            # from there (one character earlier for the boundary rule; a
-            # spurious hit at the cut only makes ``R`` smaller).
-            start = max(self._closed, self._scanned - self._longest - 1)
-            found = self._matcher.find_candidates(text[start:])
-            if found:
-                first = start + found[0].start
-                self._tail_first = first
-            self._scanned = size
+        first = self._scan_open()
         limit = size - self._longest
+        if not self._spans_break:
+            # No mention can cross a break: one not visible yet starts after
+            # the last one.
+            limit = max(limit, text.rfind(self._break) + 1)
         if first is not None:
             limit = min(limit, first)
         limit = max(limit, self._closed)
@@ -373,6 +390,37 @@ class LinkStream:
         self._pos = limit
         self._done_at_pos = 0
         return piece
+
+    def _relink_due(self, upto: int) -> bool:
+        """Whether a re-link could insert something before ``upto``.
+
+        Yes when a card or marker is held, or a visible mention starts
+        before ``upto`` in the open region; every insertion of the inline
+        and reference forms lands at a mention, and a card's only away from
+        one while it is held.
+        """
+        if self._hold is not None:
+            return True
+        first = self._scan_open()
+        return first is not None and first < upto
+
+    def _scan_open(self) -> int | None:
+        """The first visible mention in the open region ``[C, len(B))``, if any.
+
+        Only the text fed since the last look is scanned (with a margin).
+        """
+        text = self._text
+        if self._tail_first is None and self._scanned < len(text):
+            # Mentions seen before started after ``scanned - L``; look again
+            # from there (one character earlier for the boundary rule; a
+            # spurious hit at the cut only makes ``R`` smaller or costs a
+            # re-link).
+            start = max(self._closed, self._scanned - self._longest - 1)
+            found = self._matcher.find_candidates(text[start:])
+            if found:
+                self._tail_first = start + found[0].start
+            self._scanned = len(text)
+        return self._tail_first
 
     def _release(self, result: LinkResult, upto: int, keep: int | None) -> str:
         """Release original text ``[pos, upto)`` with its insertions.
