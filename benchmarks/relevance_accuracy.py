@@ -120,13 +120,13 @@ def patched(obj: Any, **values: Any) -> Iterator[None]:
     saved = {k: getattr(obj, k) for k in values}
     for k, v in values.items():
         setattr(obj, k, v)
-    _rank._profile_features.cache_clear()
+    _rank._clear_caches()
     try:
         yield
     finally:
         for k, v in saved.items():
             setattr(obj, k, v)
-        _rank._profile_features.cache_clear()
+        _rank._clear_caches()
 
 
 def _jieba_grams() -> Callable[[str], Iterable[str]] | None:

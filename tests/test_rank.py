@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shoplink
 from shoplink import SkipReason, _rank
@@ -141,3 +143,34 @@ def test_sentence_span_stays_inside_the_block() -> None:
     assert text[s:e] == "第二句有面膜，还有别的。"
     s, e = sentence_span(text, (4, 10), at, at + 2)
     assert (s, e) == (4, 10)
+
+
+
+_PIECES = [
+    "敏感肌", "修护", "面膜", "美白", "不是", "不适合", "避免", "暂停", "好", "的", "机",
+    "Trail", "running", "shoes", "not", "NO", "but", "avoid", "n't", "Ａｂｃ", "ß", "İ",
+    "，", "。", "！", ". ", ".", " ", "\n", "|", "、", "-", "_", "3.0S", "ｶ", "한국",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(_PIECES), max_size=25).map("".join),
+    other=st.lists(st.sampled_from(_PIECES), max_size=25).map("".join),
+)
+def test_evidence_has_agrees_with_its_feature_set(text: str, other: str) -> None:
+    # Scoring asks ``has`` (a substring search for bigrams) instead of
+    # building the text's feature set; for every feature a product can have
+    # (here: one titled with both texts) both must give the same answer.
+    evidence = Evidence.of(text)
+    profile = shoplink.RelevanceProfile(
+        product_id="p",
+        title=other + "\n" + text,
+        keywords=(),
+        brand="",
+        category="",
+        description=other,
+        purchasable=True,
+    )
+    for feature, kind in _rank._profile_kinds(profile):
+        assert evidence.has(feature, kind) == (feature in evidence.tokens), (feature, kind)

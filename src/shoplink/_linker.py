@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import functools
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 
@@ -82,6 +83,10 @@ _DEFAULT_GATES = _Default()
 
 STYLES = ("inline", "card", "reference")
 FORMATS = ("markdown", "html")
+
+# The evidence of a query, computed once per distinct query (a stream
+# re-links with the same query many times; a server sees repeats too).
+_query_evidence = functools.lru_cache(maxsize=256)(Evidence.of)
 
 # How far around a mention to look for context when no block is known.
 _CONTEXT_WINDOW = 300
@@ -421,10 +426,11 @@ class _Run:
     ) -> None:
         self.linker = linker
         self.context = attrs.evolve(context or LinkContext(), style=linker.style)
+        self._positions: dict[int, LinkContext] = {}
         self.snap = snap
         self.text = text
         self.query_text = query
-        self.query = Evidence.of(query)
+        self.query = _query_evidence(query)
         self.query_lang = detect_language(query) if query.strip() else None
         self.now = now
         resume = carry.scan_point if carry else None
@@ -567,6 +573,13 @@ class _Run:
             format=self.linker.format,
         )
 
+    def _context_at(self, position: int) -> LinkContext:
+        """The link context for the link at ``position`` (1-based), made once."""
+        context = self._positions.get(position)
+        if context is None:
+            context = self._positions[position] = attrs.evolve(self.context, position=position)
+        return context
+
     def _block_span(self, hit: Hit) -> tuple[int, int]:
         block = self.layout.block_at(hit.start)
         if block is not None:
@@ -688,7 +701,7 @@ class _Run:
         product = catalog[decision.product_id]
         position = len(self.accepted) + 1
         try:
-            url = catalog.link_url(product, attrs.evolve(self.context, position=position))
+            url = catalog.link_url(product, self._context_at(position))
         except LinkError as exc:  # one merchant's builder must not cost the answer
             return SkipReason.LINK_FAILED, str(exc)
         try:
@@ -780,7 +793,7 @@ class _Run:
         url = acc.url
         if position != acc.position:  # only when a later mention was decided first
             try:
-                url = catalog.link_url(acc.product, attrs.evolve(self.context, position=position))
+                url = catalog.link_url(acc.product, self._context_at(position))
             except LinkError:
                 # It built once with the provisional position; dropping the link
                 # now would leave the others checked against a link that is gone.

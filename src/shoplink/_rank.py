@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from ._model import RelevanceProfile
-from ._text import fold
+from ._text import fold_text
 
 __all__ = [
     "POLICY_VERSION",
@@ -116,18 +117,35 @@ _STOP = frozenset(
 )
 
 
-def _cjk_grams(run: str) -> Iterable[str]:
+def _bigrams(run: str) -> Iterable[str]:
+    """The features of one run of CJK characters: its overlapping bigrams."""
     if len(run) == 1:
         return (run,)
-    return (run[i : i + 2] for i in range(len(run) - 1))
+    return map(operator.add, run, run[1:])
+
+
+# What a CJK run yields; benchmarks/relevance_accuracy.py tries others.
+_cjk_grams = _bigrams
 
 
 def _clause_features(clause: str, out: set[str]) -> None:
-    for match in _CJK_RUN.finditer(clause):
-        out.update(_cjk_grams(match.group()))
-    for word in _WORD.findall(_CJK_RUN.sub(" ", clause)):
-        if word not in _STOP:
-            out.add(word)
+    """Add the CJK features and the words of ``clause`` (stop words included)."""
+    for run in _CJK_RUN.findall(clause):
+        out.update(_cjk_grams(run))
+    out.update(_WORD.findall(_CJK_RUN.sub(" ", clause)))
+
+
+# Every negation cue holds one of these (the text is folded: lower case).
+_NEGATION_HINTS: tuple[str, ...] = ("不", "别", "避", "暂", "无", "并")
+_NEGATION_HINTS += ("no", "never", "avoid", "without", "instead", "rather", "n't")
+
+
+def _negated(folded: str) -> bool:
+    """``_NEGATION.search(folded)``, with a fast answer for text holding no cue at all."""
+    for hint in _NEGATION_HINTS:
+        if hint in folded:
+            return _NEGATION.search(folded) is not None
+    return False
 
 
 _CLAUSE_CI = re.compile(_CLAUSE.pattern, re.IGNORECASE)
@@ -159,11 +177,21 @@ def features(text: str) -> frozenset[str]:
     """
     if not text:
         return frozenset()
-    folded = fold(text).text
+    return _folded_features(fold_text(text))
+
+
+def _folded_features(folded: str) -> frozenset[str]:
     out: set[str] = set()
-    for clause in _CLAUSE.split(folded):
-        if clause and not _NEGATION.search(clause):
-            _clause_features(clause, out)
+    if "but" not in folded and not _negated(folded):
+        # No clause is negated, so the clauses together give what the whole
+        # text gives: no feature spans clause punctuation.
+        _clause_features(folded, out)
+    else:
+        for clause in _CLAUSE.split(folded):
+            if clause and not _NEGATION.search(clause):
+                _clause_features(clause, out)
+    # Stop words are ASCII words; no CJK bigram is one.
+    out.difference_update(_STOP)
     return frozenset(out)
 
 
@@ -198,33 +226,104 @@ def _profile_features(profile: RelevanceProfile) -> frozenset[str]:
     )
 
 
+def _clear_caches() -> None:
+    """Forget every cached product feature (after changing how features are made)."""
+    _profile_features.cache_clear()
+    _profile_kinds.cache_clear()
+
+
 @functools.lru_cache(maxsize=8192)
 def _folded_title(profile: RelevanceProfile) -> str:
-    return fold(profile.title).text
+    return fold_text(profile.title)
 
 
 def _mentioned(terms: Iterable[str], haystack: str) -> str | None:
     for term in terms:
-        folded = fold(term).text if term else ""
+        folded = fold_text(term) if term else ""
         if folded and folded in haystack:
             return term
     return None
 
 
-@attrs.frozen
 class Evidence:
-    """Text that speaks for or against candidates: its features and folded form."""
+    """Text that speaks for or against candidates: its folded form and features.
 
-    tokens: frozenset[str]
-    folded: str
+    The feature set (``tokens``) is made only if asked for: scoring asks
+    ``has`` about a candidate's own features, and a CJK bigram is a feature
+    of the text exactly when it occurs in the text's non-negated clauses,
+    which a substring search answers without building every bigram.
+    """
+
+    __slots__ = ("_plain", "_singles", "_tokens", "_words", "folded")
+
+    def __init__(self, folded: str) -> None:
+        self.folded = folded
+        self._plain: str | None = None
+        self._tokens: frozenset[str] | None = None
+        self._words: frozenset[str] | None = None
+        self._singles: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> Evidence:
-        """Compute the evidence of ``text`` once, to score many candidates."""
-        return cls(features(text), fold(text).text)
+        """The evidence of ``text``, to score many candidates."""
+        return cls(fold_text(text))
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """Every feature of the text (``features``)."""
+        if self._tokens is None:
+            self._tokens = _folded_features(self.folded) if self.folded else frozenset()
+        return self._tokens
+
+    def _clauses(self) -> str:
+        """The non-negated clauses, one per line (the whole text if none is negated)."""
+        if self._plain is None:
+            folded = self.folded
+            if "but" not in folded and not _negated(folded):
+                self._plain = folded
+            else:
+                self._plain = "\n".join(
+                    c for c in _CLAUSE.split(folded) if c and not _NEGATION.search(c)
+                )
+        return self._plain
+
+    def has(self, feature: str, kind: int) -> bool:
+        """Whether ``feature`` is one of ``tokens``; ``kind``: see ``_profile_kinds``."""
+        if kind == _BIGRAM:
+            # Two CJK characters next to each other lie in one CJK run of
+            # one clause (no separator is CJK), and each such pair is a bigram.
+            return feature in self._clauses()
+        if kind == _SINGLE:
+            if self._singles is None:
+                self._singles = frozenset(
+                    r for r in _CJK_RUN.findall(self._clauses()) if len(r) == 1
+                )
+            return feature in self._singles
+        if kind == _WORD_KIND:
+            if self._words is None:
+                self._words = frozenset(_WORD.findall(_CJK_RUN.sub(" ", self._clauses())))
+            return feature in self._words
+        return feature in self.tokens
 
 
-_EMPTY = Evidence(frozenset(), "")
+_EMPTY = Evidence("")
+
+# Kinds of feature, for ``Evidence.has``.
+_BIGRAM, _SINGLE, _WORD_KIND, _OTHER = 0, 1, 2, 3
+
+
+@functools.lru_cache(maxsize=8192)
+def _profile_kinds(profile: RelevanceProfile) -> tuple[tuple[str, int], ...]:
+    """A candidate's features, each with its kind (for ``Evidence.has``)."""
+    if _cjk_grams is not _bigrams:  # an experiment (benchmarks/relevance_accuracy.py)
+        return tuple((f, _OTHER) for f in _profile_features(profile))
+    out = []
+    for feature in _profile_features(profile):
+        if _CJK_RUN.fullmatch(feature):
+            out.append((feature, _BIGRAM if len(feature) == 2 else _SINGLE))
+        else:
+            out.append((feature, _WORD_KIND))
+    return tuple(out)
 
 
 def score(
@@ -255,15 +354,28 @@ def score(
     return round(total, 6)
 
 
-def _evidence_weights(query: Evidence, sentence: Evidence, block: Evidence) -> dict[str, float]:
+def _evidence_weights(
+    query: Evidence, sentence: Evidence, block: Evidence, candidates: Sequence[RelevanceProfile]
+) -> dict[str, float]:
+    """Feature -> summed weight of the places it was seen, for the candidates' own features.
+
+    Only features some candidate has can count in ``score``, and a product
+    has far fewer of them than a block of text has.
+    """
+    own: dict[str, int] = {}
+    for p in candidates:
+        own.update(_profile_kinds(p))
     weights: dict[str, float] = {}
-    for evidence, weight in (
-        (block, BLOCK_WEIGHT),
-        (sentence, SENTENCE_WEIGHT),
-        (query, QUERY_WEIGHT),
-    ):
-        for feature in evidence.tokens:
-            weights[feature] = weights.get(feature, 0.0) + weight
+    for feature, kind in own.items():
+        weight = 0.0
+        if block.has(feature, kind):
+            weight += BLOCK_WEIGHT
+        if sentence.has(feature, kind):
+            weight += SENTENCE_WEIGHT
+        if query.has(feature, kind):
+            weight += QUERY_WEIGHT
+        if weight:
+            weights[feature] = weight
     return weights
 
 
@@ -336,7 +448,7 @@ def choose(
                     reason, f"{len(profiles)} candidate(s), none eligible; {reasons[reason]}"
                 )
         return Rejection("ambiguous", "no candidates")
-    weights = _evidence_weights(query, sentence, context)
+    weights = _evidence_weights(query, sentence, context, eligible)
     idf = _idf(eligible) if len(eligible) > 1 else None
     scored = sorted(
         ((p.product_id, score(p, weights, idf=idf, keyword=keyword)) for p in eligible),
