@@ -271,6 +271,7 @@ class Linker:
         snap_at: int,
         scan: ScanPoint | None = None,
         upto: int | None = None,
+        layout: MarkdownLayout | HtmlLayout | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
         """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
 
@@ -283,22 +284,25 @@ class Linker:
         mentions starting before it are decided; the result then equals
         ``link``'s before ``upto`` only (enough for a stream, which releases
         no further), and saves deciding the open block again at every
-        re-link.  Returns the result and the carry for the blocks ending at
-        or before ``snap_at`` in ``text``.
+        re-link.  ``layout``: the stream's own layout of ``text`` (HTML), or
+        of a prefix of it made of complete lines (Markdown), whose blocks
+        before ``upto`` are those of ``text``; used instead of analyzing
+        ``text`` again.  Returns the result and the carry for the blocks
+        ending at or before ``snap_at`` in ``text``.
         """
         query_text = _as_text(query, "query") if query is not None else ""
         snap = self._snapshot
-        hits = snap.index.find(text)
-        if upto is not None:
-            hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
-        if not hits:
-            return LinkResult(text, text, (), (), (), self.style, self.format), carry
         if carry is not None and (
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
         ):
             carry = None  # not made for a prefix of this answer: nothing carries over
-        run = _Run(self, snap, text, query_text, now, None, carry, scan)
-        result = run.execute(hits, carry, snap_at)
+        hits = _find_after(snap, text, carry)
+        if upto is not None:
+            hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
+        if not hits:
+            return LinkResult(text, text, (), (), (), self.style, self.format), carry
+        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout)
+        result = run.execute(hits, carry, snap_at, partial=upto is not None)
         return result, run.carry_out
 
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
@@ -423,6 +427,7 @@ class _Run:
         context: LinkContext | None = None,
         carry: _Carry | None = None,
         scan: ScanPoint | None = None,
+        layout: MarkdownLayout | HtmlLayout | None = None,
     ) -> None:
         self.linker = linker
         self.context = attrs.evolve(context or LinkContext(), style=linker.style)
@@ -436,7 +441,7 @@ class _Run:
         resume = carry.scan_point if carry else None
         if scan is not None and (resume is None or scan.at > resume.at):
             resume = scan
-        self.layout = linker._renderer.analyze(text, resume)
+        self.layout = layout if layout is not None else linker._renderer.analyze(text, resume)
         self.languages = _LanguageTracker(
             self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
         )
@@ -466,13 +471,19 @@ class _Run:
         )
 
     def execute(
-        self, hits: Sequence[Hit], carry: _Carry | None = None, snap_at: int = -1
+        self,
+        hits: Sequence[Hit],
+        carry: _Carry | None = None,
+        snap_at: int = -1,
+        partial: bool = False,
     ) -> LinkResult:
         """Decide and render every hit; then cards or the reference list.
 
         With ``carry`` (``Linker._link_from``), the hits it covers are taken
         as decided and rendered, and only the rest are processed; the state
         after the blocks ending at or before ``snap_at`` goes to ``carry_out``.
+        ``partial``: ``hits`` stop before the end of the text (a stream's
+        re-link), so what goes at the end is left out.
         """
         first = self._resume(hits, carry)
         groups = self._block_groups(hits, first)
@@ -535,6 +546,8 @@ class _Run:
             now=self.now,
             scan_point=self.layout.scan_point if isinstance(self.layout, MarkdownLayout) else None,
             hits=tuple(hits[:snap_hit]),
+            cut=max(snap_at, 0),
+            cut_hits=tuple(hits[: bisect.bisect_left(hits, snap_at, key=lambda h: h.start)]),
             spans=tuple(self._block_span(hit) for hit in hits[:snap_hit]),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
             query_trip=self.query_trip,
@@ -549,19 +562,24 @@ class _Run:
             link_langs=tuple(self.link_langs[:n_links]),
             skipped=tuple(self.skipped[:n_skipped]),
         )
-        blocks, links = self.linker._renderer.finish(
-            self.text,
-            self.layout,
-            self.links,
-            self.snap.catalog,
-            now=self.now,
-            max_age=self.linker.price_max_age,
-            lang=self.query_lang or self.languages.at(len(self.text)),
-            first_number=self.first_number,
-            langs=self.link_langs,
-            offers_seen=self.offers_seen,
-        )
-        self.insertions.extend(blocks)
+        if partial and self.linker.style != "card":
+            # A stream's re-link: the reference list goes at the end, which
+            # is not released before ``flush``; offers are not read either.
+            links = list(self.links)
+        else:
+            blocks, links = self.linker._renderer.finish(
+                self.text,
+                self.layout,
+                self.links,
+                self.snap.catalog,
+                now=self.now,
+                max_age=self.linker.price_max_age,
+                lang=self.query_lang or self.languages.at(len(self.text)),
+                first_number=self.first_number,
+                langs=self.link_langs,
+                offers_seen=self.offers_seen,
+            )
+            self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
         return LinkResult(
             original=self.text,
@@ -849,6 +867,23 @@ class _Accepted:
     position: int  # the link position ``url`` was built with
 
 
+def _find_after(snap: _Snapshot, text: str, carry: _Carry | None) -> list[Hit]:
+    """``snap.index.find(text)``, scanning only the text after the carry's cut if it can.
+
+    No hit spans the cut when the character before it is a line break (or
+    a tag's ``>``) that no keyword holds, so the hits before it are the
+    carry's and the rest are found in the text after it alone (that
+    character is no word character: the boundary rule reads the same).
+    """
+    if carry is not None and 0 < carry.cut <= len(carry.text):
+        before = text[carry.cut - 1]
+        if before in "\n>" and not snap.keywords_contain(before):
+            cut = carry.cut
+            found = snap.index.find(text[cut:])
+            return [*carry.cut_hits, *(Hit(h.start + cut, h.end + cut, h.key) for h in found)]
+    return snap.index.find(text)
+
+
 @attrs.frozen
 class _Carry:
     """A ``_Run``'s state after the blocks a stream has closed (``Linker._link_from``).
@@ -863,6 +898,8 @@ class _Carry:
     now: _dt.datetime
     scan_point: ScanPoint | None  # where the Markdown block scan can resume
     hits: tuple[Hit, ...]  # the hits decided, in order
+    cut: int  # the stream's closed end when it was made
+    cut_hits: tuple[Hit, ...]  # every hit in ``text`` before ``cut``
     spans: tuple[tuple[int, int], ...]  # the block span of each
     first_trip: GateTrip | None  # the answer's first gate trip when decided
     query_trip: GateTrip | None

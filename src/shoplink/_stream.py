@@ -227,7 +227,9 @@ class LinkStream:
                     self._decoder = None
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
-    def _link(self, upto: int | None = None) -> LinkResult:
+    def _link(
+        self, upto: int | None = None, layout: MarkdownLayout | HtmlLayout | None = None
+    ) -> LinkResult:
         """``link(B)``, resuming from the blocks an earlier re-link decided.
 
         Blocks that ended before ``C`` are final (the module docstring), so
@@ -239,7 +241,7 @@ class LinkStream:
         does not hold, and ``B`` is then linked whole.
         """
         result, self._carry = self._linker._link_from(
-            self._text, self._query, self._now, self._carry, self._closed, self._scan, upto
+            self._text, self._query, self._now, self._carry, self._closed, self._scan, upto, layout
         )
         return result
 
@@ -287,7 +289,11 @@ class LinkStream:
         self._linked_at = closed
         # Mentions from ``C`` on sit in blocks still open: nothing of theirs
         # is released now, so they are not decided now either.
-        result = self._link(closed)
+        # The layout made for ``C`` serves the re-link too: HTML's is of B
+        # itself; Markdown's is of B's complete lines, the same blocks before
+        # ``C``, but cards are anchored by what follows, so they need B's.
+        layout = html if html is not None else markdown if self._style != "card" else None
+        result = self._link(closed, layout)
         upto, keep = self._final_point(result, closed, html, markdown)
         if upto < self._pos:
             return ""
