@@ -469,6 +469,10 @@ class _Run:
         self.offers_seen: dict[tuple[str, str, str], Offer] = (
             carry.offers_seen if carry is not None else {}
         )
+        # Card rows rendered (a stream renders each row once, not per re-link).
+        self.rows_seen: dict[tuple[object, ...], str] = (
+            carry.rows_seen if carry is not None else {}
+        )
 
     def execute(
         self,
@@ -553,6 +557,7 @@ class _Run:
             query_trip=self.query_trip,
             first_number=self.first_number,
             offers_seen=self.offers_seen,
+            rows_seen=self.rows_seen,
             accepted=tuple(decided[0]),
             linked=decided[1],
             linked_keys=decided[2],
@@ -578,6 +583,7 @@ class _Run:
                 first_number=self.first_number,
                 langs=self.link_langs,
                 offers_seen=self.offers_seen,
+                rows_seen=self.rows_seen,
             )
             self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
@@ -905,6 +911,7 @@ class _Carry:
     query_trip: GateTrip | None
     first_number: int  # of the reference markers
     offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
+    rows_seen: dict[tuple[object, ...], str]  # another: card rows rendered
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]
     linked_keys: frozenset[int]

@@ -259,6 +259,7 @@ class Form:
         first_number: int = 1,
         langs: Sequence[str] | None = None,
         offers_seen: dict[tuple[str, str, str], Offer] | None = None,
+        rows_seen: dict[tuple[object, ...], str] | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
         """Card rows or the reference list for ``links``, and the links with offers.
 
@@ -268,6 +269,8 @@ class Form:
         label, so that it never depends on text after it (streaming).
         ``offers_seen``: offers already made with the same catalog, ``now``
         and ``max_age``, by (product id, merchant, url); filled in.
+        ``rows_seen``: card rows already rendered along a stream, by what
+        they show; filled in.
         """
         seen = offers_seen if offers_seen is not None else {}
         offers: list[Offer] = []
@@ -293,14 +296,18 @@ class Form:
             for link, offer, at, link_lang in zip(links, offers, anchors, row_langs, strict=True):
                 rows.setdefault(at, []).append((link, offer, link_lang))
                 out_links.append(attrs.evolve(link, offer=offer, card_at=at))
+            rendered = rows_seen if rows_seen is not None else {}
             for at, members in sorted(rows.items()):
                 label = members[0][0].label
-                body = self._render(
-                    "card",
-                    cards=[_view(offer) for _, offer, _ in members],
-                    label=label,
-                    lang=members[0][2],
-                )
+                key = (label, members[0][2], *(offer for _, offer, _ in members))
+                body = rendered.get(key)
+                if body is None:
+                    body = rendered[key] = self._render(
+                        "card",
+                        cards=[_view(offer) for _, offer, _ in members],
+                        label=label,
+                        lang=members[0][2],
+                    )
                 insertions.append(Insertion(at, self._around_block(text, at, body)))
         elif self.style == "reference":
             numbers = range(first_number, first_number + len(links))
