@@ -140,6 +140,12 @@ _NEGATION_HINTS: tuple[str, ...] = ("不", "别", "避", "暂", "无", "并")
 _NEGATION_HINTS += ("no", "never", "avoid", "without", "instead", "rather", "n't")
 
 
+# The only non-ASCII characters that ``re.IGNORECASE`` matches to ASCII
+# letters (checked over every code point); ``str.lower`` maps none of them to
+# its ASCII partner, so text holding one skips the hint test.
+_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+
+
 def _negated(folded: str) -> bool:
     """``_NEGATION.search(folded)``, with a fast answer for text holding no cue at all."""
     for hint in _NEGATION_HINTS:
@@ -162,6 +168,11 @@ def advised_against(text: str, start: int) -> str | None:
     text back to the previous clause punctuation (at most 200 characters).
     """
     window = text[max(0, start - 200) : start]
+    lower = window.lower()
+    if not any(hint in lower for hint in _NEGATION_HINTS) and not any(
+        c in window for c in _FOLDS_TO_ASCII
+    ):
+        return None  # no cue can match (the common case): skip both scans
     clause_start = 0
     for match in _CLAUSE_CI.finditer(window):
         clause_start = match.end()
