@@ -76,9 +76,27 @@ _CJK_RUN = re.compile(
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|]|\.(?=\s|$)|\bbut\b")
 # Cues that make a clause say what something is NOT (or what to avoid).
 # Chinese cues are bound phrases: a bare 不 is in 不错 ("good") and 不少.
+_CUES_ZH = (
+    "不是",
+    "不主打",
+    "不适合",
+    "不太适合",
+    "不含",
+    "不建议",
+    "不要",
+    "不用",
+    "不宜",
+    "别用",
+    "先别",
+    "别急",
+    "避开",
+    "避免",
+    "暂停",
+    "无需",
+    "并非",
+)
 _NEGATION = re.compile(
-    r"不是|不主打|不适合|不太适合|不含|不建议|不要|不用|不宜|别用|先别|别急|避开|避免|暂停|无需|并非"
-    r"|\b(?:not|no|avoid|never|without|instead of|rather than)\b|n't\b"
+    "|".join(_CUES_ZH) + r"|\b(?:not|no|avoid|never|without|instead of|rather than)\b|n't\b"
 )
 _STOP = frozenset(
     [
@@ -135,9 +153,9 @@ def _clause_features(clause: str, out: set[str]) -> None:
     out.update(_WORD.findall(_CJK_RUN.sub(" ", clause)))
 
 
-# Every negation cue holds one of these (the text is folded: lower case).
-_NEGATION_HINTS: tuple[str, ...] = ("不", "别", "避", "暂", "无", "并")
-_NEGATION_HINTS += ("no", "never", "avoid", "without", "instead", "rather", "n't")
+# Every negation cue holds one of these: the Chinese cues themselves, and a
+# part of each English one (lower case).
+_NEGATION_HINTS = (*_CUES_ZH, "no", "never", "avoid", "without", "instead", "rather", "n't")
 
 
 # The only non-ASCII characters that ``re.IGNORECASE`` matches to ASCII

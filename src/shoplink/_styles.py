@@ -299,10 +299,10 @@ class Form:
             rendered = rows_seen if rows_seen is not None else {}
             for at, members in sorted(rows.items()):
                 label = members[0][0].label
-                key = (label, members[0][2], *(offer for _, offer, _ in members))
-                body = rendered.get(key)
+                row_key = (label, members[0][2], *(offer for _, offer, _ in members))
+                body = rendered.get(row_key)
                 if body is None:
-                    body = rendered[key] = self._render(
+                    body = rendered[row_key] = self._render(
                         "card",
                         cards=[_view(offer) for _, offer, _ in members],
                         label=label,
