@@ -330,6 +330,7 @@ def _last_byte_flipped(d: bytes) -> bytes:
         (lambda d: _with_header(d, keywords=1), "header checksum mismatch"),
         (lambda d: _with_header(d, sections=[["keywords", 1]], sign=True), "section list"),
         (lambda d: _with_header(d, sections=[], sign=True), "section list"),
+        (lambda d: _with_header(d, automaton=None, sign=True), "automaton and keywords disagree"),
         (
             lambda d: _with_header(
                 d, byteorder="big" if sys.byteorder == "little" else "little", sign=True

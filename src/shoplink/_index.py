@@ -59,7 +59,7 @@ from typing import IO, Any, Final
 
 from ._catalog import Catalog
 from ._exceptions import IndexFileError
-from ._matcher import Hit, KeywordMatcher, stored_automaton_usable
+from ._matcher import Hit, KeywordMatcher, int64_bytes, stored_automaton_usable
 from ._model import Product, RelevanceProfile
 
 __all__ = ["FORMAT_VERSION", "ProductIndex", "Progress", "catalog_fingerprint"]
@@ -211,8 +211,8 @@ class ProductIndex:
         """
         fields, sections = self.matcher.dump()
         sections[4:4] = [
-            ("owner_offsets", _int64_bytes(self._owners.offsets)),
-            ("owner_members", _int64_bytes(self._owners.members)),
+            ("owner_offsets", int64_bytes(self._owners.offsets)),
+            ("owner_members", int64_bytes(self._owners.members)),
         ]
         header: dict[str, Any] = {
             "format": FORMAT_VERSION,
@@ -247,10 +247,16 @@ class ProductIndex:
     ) -> ProductIndex:
         """Read an index written by :meth:`save`, for ``catalog``.
 
+        Only load index files you built: checksums catch damage, not malice
+        (see the module docstring). Loading costs a sixth to an eighth of
+        building (``docs/performance.md`` has the parts); nothing is left
+        for the first :meth:`find`.
+
         Args:
             file: a path or a binary file object.
             catalog: the catalog the index was built from (same product ids
-                and keywords, in the same order).
+                and keywords, in the same order). Its fingerprint is computed
+                on every load (about 0.2 s per million keywords).
             backend: ``"auto"`` (default) or ``"pyahocorasick"`` restores the
                 pyahocorasick automaton stored in the file, whichever backend
                 built the index: the fast way. ``"ahocorasick_rs"`` builds
@@ -288,9 +294,9 @@ class ProductIndex:
         _check_size(handle, sum(size for _, size, _ in sections), name)
         restore = backend != "ahocorasick_rs" and stored_automaton_usable(header)
         data: dict[str, list[bytes]] = {}
-        # One section at a time: read, check, keep. (Threads that hash while
-        # reading, or fingerprint the catalog meanwhile, were measured: no
-        # faster on two cores, the reads wait for the GIL.)
+        # One section at a time: read, check, keep. (Hashing on a thread while
+        # reading, and fingerprinting the catalog meanwhile, were measured on
+        # two cores: slower, each part slowed down more than it overlapped.)
         for number, (section, size, digest) in enumerate(sections):
             chunk = handle.read(size)
             if len(chunk) != size:
@@ -374,12 +380,6 @@ def _owners(pairs: array[int], keys: int, products: Sequence[Product]) -> _Owner
     return _Owners(offsets, members)
 
 
-def _int64_bytes(numbers: Sequence[int]) -> memoryview:
-    view = memoryview(numbers if isinstance(numbers, (array, memoryview)) else array("q", numbers))
-    assert view.format == "q", view.format
-    return view.cast("B")
-
-
 def _write(handle: IO[bytes], head: bytes, sections: list[tuple[str, Any]]) -> None:
     handle.write(head)
     for _, data in sections:
@@ -457,6 +457,9 @@ def _read_header(handle: IO[bytes], name: str) -> dict[str, Any]:
         or not isinstance(header.get("automaton"), (dict, type(None)))
     ):
         raise IndexFileError("corrupt: bad section list in the header", path=name)
+    tables = len(names) - len(_SECTIONS)
+    if (header["automaton"] is None) != (tables == 0) or (header["keywords"] > 0) != (tables > 0):
+        raise IndexFileError("corrupt: the header's automaton and keywords disagree", path=name)
     return header
 
 
