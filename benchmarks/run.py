@@ -85,9 +85,17 @@ def _private_mb() -> float:
 
 
 def child_build(size: int, backend: str) -> dict[str, Any]:
-    """Build (and save, and load) the index of one catalog size; runs in a fresh process."""
+    """Build (and save, and load) the index of one catalog size; runs in a fresh process.
+
+    ``load_s`` is ``ProductIndex.load(path, catalog)`` with the default
+    ``backend="auto"``; ``load_find_s`` adds the first ``find()`` on the loaded
+    index, so that nothing left for first use hides there. When the default
+    load gives another backend than the one built, ``load_same_s`` is the
+    load into the built backend (``backend=...``).
+    """
     products = corpus.catalog_keywords(size)
     catalog = make_catalog(products)
+    text = corpus.answers(products, 1)[0]
     del products
     gc.collect()
     before = _rss_mb()
@@ -96,6 +104,7 @@ def child_build(size: int, backend: str) -> dict[str, Any]:
     build = time.perf_counter() - started
     peak = _peak_mb()
     after = _rss_mb()
+    expected = index.find(text)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "index.idx"
         started = time.perf_counter()
@@ -104,8 +113,20 @@ def child_build(size: int, backend: str) -> dict[str, Any]:
         del index
         gc.collect()
         started = time.perf_counter()
-        ProductIndex.load(path, catalog)
+        loaded = ProductIndex.load(path, catalog)
         load = time.perf_counter() - started
+        hits = loaded.find(text)
+        load_find = time.perf_counter() - started
+        assert hits == expected, "the loaded index finds other hits than the built one"
+        loaded_backend = loaded.backend
+        del loaded
+        gc.collect()
+        load_same = None
+        if loaded_backend != backend:
+            started = time.perf_counter()
+            same = ProductIndex.load(path, catalog, backend=backend)
+            load_same = time.perf_counter() - started
+            del same
         file_mb = path.stat().st_size / 2**20
     return {
         "size": size,
@@ -116,7 +137,11 @@ def child_build(size: int, backend: str) -> dict[str, Any]:
         "peak_rss_mb": peak,
         "save_s": save,
         "load_s": load,
+        "load_find_s": load_find,
+        "load_backend": loaded_backend,
+        "load_same_s": load_same,
         "file_mb": file_mb,
+        "peak_after_load_mb": _peak_mb(),
     }
 
 

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import shoplink
-from shoplink import Catalog, IndexFileError, Linker, ProductIndex, ShoplinkError
+from shoplink import (
+    Catalog,
+    IndexFileError,
+    Linker,
+    Merchant,
+    Product,
+    ProductIndex,
+    ShoplinkError,
+    _matcher,
+)
 from shoplink._index import FORMAT_VERSION, catalog_fingerprint
 from shoplink._matcher import available_backends
 
@@ -29,11 +44,18 @@ def answers() -> list[str]:
 
 
 def _same(a: ProductIndex, b: ProductIndex, texts: list[str]) -> None:
+    assert len(a.matcher) == len(b.matcher)
+    assert [a.keyword(k) for k in range(len(a.matcher))] == [
+        b.keyword(k) for k in range(len(b.matcher))
+    ]
     assert a.matcher.keywords == b.matcher.keywords
+    assert a.matcher.longest == b.matcher.longest
     for text in texts:
         hits = a.find(text)
         assert hits == b.find(text)
+        assert a.matcher.find_candidates(text) == b.matcher.find_candidates(text)
         for hit in hits:
+            assert a.keyword(hit.key) == b.keyword(hit.key)
             assert a.products(hit.key) == b.products(hit.key)
             assert a.profiles(hit.key) == b.profiles(hit.key)
 
@@ -64,14 +86,144 @@ def test_save_and_load_round_trip(
     path = tmp_path / "demo.idx"
     index.save(path)
     loaded = ProductIndex.load(path, catalog)
-    assert loaded.backend == backend
+    # The file holds a pyahocorasick automaton whichever backend built it,
+    # and the default load restores it rather than rebuild another.
+    assert loaded.backend == "pyahocorasick"
     _same(index, loaded, answers)
     for other in available_backends():
-        _same(index, ProductIndex.load(path, catalog, backend=other), answers)
+        onto = ProductIndex.load(path, catalog, backend=other)
+        assert onto.backend == other
+        _same(index, onto, answers)
     buffer = io.BytesIO()
     index.save(buffer)
+    assert buffer.getvalue().startswith(b"SHOPLINK-INDEX\n")
     buffer.seek(0)
     _same(index, ProductIndex.load(buffer, catalog), answers)
+    # What was loaded saves to a file that loads the same again.
+    again = io.BytesIO()
+    loaded.save(again)
+    again.seek(0)
+    _same(index, ProductIndex.load(again, catalog), answers)
+
+
+def test_loading_decodes_no_keyword_until_asked(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "demo.idx"
+    built = ProductIndex(catalog)
+    built.save(path)
+    loaded = ProductIndex.load(path, catalog)
+    assert loaded.matcher._keywords is None  # one UTF-8 block, not a str per keyword
+    assert loaded.keyword(3) == built.keyword(3)
+    assert loaded.matcher.longest == max(map(len, built.matcher.keywords))
+    assert loaded.matcher._keywords is None
+    assert loaded.matcher.keywords == built.matcher.keywords
+    assert loaded.matcher.key_of(built.keyword(5)) == 5
+    with pytest.raises(IndexError):
+        loaded.keyword(len(built.matcher))
+
+
+def test_a_loaded_index_pickles(catalog: Catalog, answers: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "demo.idx"
+    built = ProductIndex(catalog)
+    built.save(path)
+    matcher = ProductIndex.load(path, catalog).matcher
+    clone = pickle.loads(pickle.dumps(matcher))
+    for answer in answers:
+        assert clone.find(answer) == built.find(answer)
+
+
+def _small_catalog(keywords: list[list[str]]) -> Catalog:
+    merchant = Merchant("shop", "Shop", domains=("shop.example",))
+    return Catalog.build(
+        (
+            Product(
+                id=f"p{i:03}",
+                merchant="shop",
+                title=f"Product {i}",
+                url=f"https://shop.example/{i}",
+                keywords=tuple(names),
+            )
+            for i, names in enumerate(keywords)
+        ),
+        merchants=[merchant],
+    )
+
+
+_KEYWORD = st.text(
+    st.sampled_from(list("ab ßİﬁ面膜手机壳-1")) | st.characters(exclude_categories=()),
+    min_size=1,
+    max_size=6,
+).filter(lambda k: bool(k.strip()))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    keywords=st.lists(st.lists(_KEYWORD, min_size=1, max_size=3), min_size=0, max_size=12),
+    texts=st.lists(
+        st.text(st.sampled_from(list("ab ßİﬁ面膜手机壳-1xSS")), max_size=40), max_size=4
+    ),
+    backend=st.sampled_from(available_backends()),
+)
+def test_a_loaded_index_finds_exactly_what_the_built_one_finds(
+    keywords: list[list[str]], texts: list[str], backend: str
+) -> None:
+    catalog = _small_catalog(keywords)
+    try:
+        built = ProductIndex(catalog, backend=backend)
+    except ValueError:  # a keyword that folds to blank
+        assume(False)
+        raise
+    texts = [*texts, *(k for names in keywords for k in names)]
+    buffer = io.BytesIO()
+    built.save(buffer)
+    for onto in ("auto", *available_backends()):
+        buffer.seek(0)
+        _same(built, ProductIndex.load(buffer, catalog, backend=onto), texts)
+
+
+def test_an_empty_catalog_saves_and_loads(tmp_path: Path) -> None:
+    catalog = _small_catalog([])
+    path = tmp_path / "empty.idx"
+    ProductIndex(catalog).save(path)
+    loaded = ProductIndex.load(path, catalog)
+    assert len(loaded.matcher) == 0
+    assert loaded.find("anything") == []
+    assert loaded.matcher.longest == 0
+
+
+def test_an_index_loads_from_a_pipe(catalog: Catalog, answers: list[str]) -> None:
+    data = _saved(catalog)
+    read, write = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write, "wb") as out:
+            out.write(data)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with os.fdopen(read, "rb") as handle:
+        loaded = ProductIndex.load(handle, catalog)
+    feeder.join()
+    _same(ProductIndex(catalog), loaded, answers)
+
+
+def test_an_automaton_from_another_pyahocorasick_is_rebuilt_with_a_warning(
+    catalog: Catalog, answers: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "demo.idx"
+    built = ProductIndex(catalog)
+    built.save(path)
+    # As if pyahocorasick had been upgraded since the file was written: its
+    # node tables are raw C structs of one build, and must not be restored.
+    monkeypatch.setattr(_matcher, "automaton_build", lambda: "another build")
+    with pytest.warns(RuntimeWarning, match="another build of pyahocorasick"):
+        loaded = ProductIndex.load(path, catalog)
+    assert loaded.backend == "pyahocorasick"
+    _same(built, loaded, answers)
+
+
+def test_an_unknown_backend_is_refused_before_reading(catalog: Catalog) -> None:
+    with pytest.raises(ValueError, match="unknown matcher backend"):
+        ProductIndex.load(io.BytesIO(b"not even an index"), catalog, backend="regex")
 
 
 def test_linker_takes_an_index_file_or_object(
@@ -111,11 +263,53 @@ def test_index_of_another_catalog_is_refused(catalog: Catalog) -> None:
     assert _load(data, same).products(0)
 
 
-def _with_header(data: bytes, **changes: object) -> bytes:
+def _split(data: bytes) -> tuple[bytes, dict[str, object], bytes]:
     magic, header, payload = data.split(b"\n", 2)
-    fields = json.loads(header)
+    return magic + b"\n", json.loads(header), payload
+
+
+def _join(magic: bytes, fields: dict[str, object], payload: bytes, *, sign: bool) -> bytes:
+    if sign:  # a header that passes its own checksum
+        fields = {k: v for k, v in fields.items() if k != "sha256"}
+        canonical = json.dumps(fields, sort_keys=True).encode()
+        fields["sha256"] = hashlib.sha256(canonical).hexdigest()
+    return magic + json.dumps(fields).encode() + b"\n" + payload
+
+
+def _with_header(data: bytes, *, sign: bool = False, **changes: object) -> bytes:
+    magic, fields, payload = _split(data)
     fields.update(changes)
-    return magic + b"\n" + json.dumps(fields).encode() + b"\n" + payload
+    return _join(magic, fields, payload, sign=sign)
+
+
+def _section_at(data: bytes, number: int) -> int:
+    """Where section ``number`` starts in a saved index."""
+    magic, fields, _ = _split(data)
+    head = data.index(b"\n", len(magic)) + 1
+    sizes = [size for _, size, _ in fields["sections"]]  # type: ignore[attr-defined]
+    return head + sum(sizes[:number])
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
+def _restamped(data: bytes, number: int, content: bytes) -> bytes:
+    """Section ``number`` replaced by ``content``, with checksums that match it."""
+    magic, fields, _ = _split(data)
+    sections = fields["sections"]
+    assert isinstance(sections, list)
+    start = _section_at(data, number)
+    end = start + sections[number][1]
+    sections[number] = [sections[number][0], len(content), hashlib.sha256(content).hexdigest()]
+    payload = data[data.index(b"\n", len(magic)) + 1 :]
+    head_size = len(data) - len(payload)
+    payload = payload[: start - head_size] + content + payload[end - head_size :]
+    return _join(magic, fields, payload, sign=True)
+
+
+def _last_byte_flipped(d: bytes) -> bytes:
+    return _flip(d, len(d) - 5)
 
 
 @pytest.mark.parametrize(
@@ -125,17 +319,35 @@ def _with_header(data: bytes, **changes: object) -> bytes:
         (lambda d: b"PK\x03\x04" + d, "not a shoplink index"),
         (lambda d: d[:-10], "truncated"),
         (lambda d: d[:20], "header"),
-        (lambda d: d[:-5] + bytes([d[-5] ^ 1]) + d[-4:], "checksum"),
-        (lambda d: d + b"\x00", "truncated"),
+        (lambda d: d[: d.index(b"\n", 20) + 100], "truncated"),
+        (_last_byte_flipped, r"section \d+ \(automaton\) fails its checksum"),
+        (lambda d: _flip(d, _section_at(d, 0) + 2), r"section 0 \(keywords\) fails its checksum"),
+        (lambda d: _flip(d, _section_at(d, 5) + 1), r"owner_members\) fails its checksum"),
+        (lambda d: d + b"\x00", "after the last section"),
         (lambda d: _with_header(d, format=FORMAT_VERSION + 1), "format"),
         (lambda d: _with_header(d, format="1"), "header"),
-        (lambda d: _with_header(d, payload_sha256=None), "payload_sha256"),
+        (lambda d: _with_header(d, sha256=None), "lacks sha256"),
+        (lambda d: _with_header(d, keywords=1), "header checksum mismatch"),
+        (lambda d: _with_header(d, sections=[["keywords", 1]], sign=True), "section list"),
+        (lambda d: _with_header(d, sections=[], sign=True), "section list"),
+        (lambda d: _with_header(d, automaton=None, sign=True), "automaton and keywords disagree"),
+        (
+            lambda d: _with_header(
+                d, byteorder="big" if sys.byteorder == "little" else "little", sign=True
+            ),
+            "endian machine.*rebuild",
+        ),
+        (lambda d: _restamped(d, 1, b"\x00" * 8), "corrupt payload"),
+        (lambda d: _restamped(d, 2, b"\x00" * 3), "corrupt payload"),
+        (lambda d: _restamped(d, 4, b"\x00" * 8), "corrupt payload"),
+        (lambda d: _restamped(d, 6, b"\x01" + b"\x00" * 7 + b"not node tables"), "corrupt payload"),
+        (lambda d: _with_header(d, products=1, sign=True), "corrupt payload"),
     ],
 )
 def test_damaged_files_give_a_clear_error(
-    catalog: Catalog, damage: object, message: str, tmp_path: Path
+    catalog: Catalog, damage: Callable[[bytes], bytes], message: str, tmp_path: Path
 ) -> None:
-    data = damage(_saved(catalog))  # type: ignore[operator]
+    data = damage(_saved(catalog))
     path = tmp_path / "bad.idx"
     path.write_bytes(data)
     with pytest.raises(IndexFileError, match=message) as excinfo:
@@ -143,21 +355,37 @@ def test_damaged_files_give_a_clear_error(
     assert isinstance(excinfo.value, ShoplinkError)
     assert isinstance(excinfo.value, ValueError)
     assert str(path) in str(excinfo.value)
+    # A file object is not sized up front: damage is found while reading.
+    with pytest.raises(IndexFileError, match=message):
+        _load(data, catalog)
 
 
-def test_checksummed_but_broken_payload_is_an_index_file_error(catalog: Catalog) -> None:
-    import hashlib
+def test_a_file_of_the_previous_format_asks_for_a_rebuild(catalog: Catalog) -> None:
+    payload = pickle.dumps({"matcher": None, "owners": None})
+    header = {
+        "format": 1,
+        "backend": "pyahocorasick",
+        "keywords": 1,
+        "products": len(catalog),
+        "fingerprint": "0" * 64,
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "payload_size": len(payload),
+    }
+    data = b"SHOPLINK-INDEX\n" + json.dumps(header).encode() + b"\n" + payload
+    with pytest.raises(IndexFileError) as excinfo:
+        _load(data, catalog)
+    assert f"index format 1, this shoplink reads format {FORMAT_VERSION}" in str(excinfo.value)
+    assert "rebuild it with `shoplink index build`" in str(excinfo.value)
 
-    payload = b"not a pickle"
-    data = _with_header(
-        _saved(catalog).split(b"\n", 2)[0] + b"\n{}\n",
-        format=FORMAT_VERSION,
-        fingerprint=catalog_fingerprint(catalog),
-        payload_sha256=hashlib.sha256(payload).hexdigest(),
-        payload_size=len(payload),
-    )
+
+def test_automaton_numbers_that_do_not_fit_are_corrupt(catalog: Catalog) -> None:
+    data = _saved(catalog)
+    magic, fields, payload = _split(data)
+    automaton = fields["automaton"]
+    assert isinstance(automaton, dict)
+    automaton["numbers"] = [0, *automaton["numbers"][1:]]  # not a finished automaton
     with pytest.raises(IndexFileError, match="corrupt payload"):
-        _load(data + payload, catalog)
+        _load(_join(magic, fields, payload, sign=True), catalog)
 
 
 def test_many_threads_share_one_linker(catalog: Catalog, answers: list[str]) -> None:

@@ -518,3 +518,89 @@ def test_backends_agree_on_large_random_catalogs(script: str) -> None:
     found = [KeywordMatcher(keywords, backend=b).find(text) for b in ALL_BACKENDS]
     assert found[0]
     assert all(f == found[0] for f in found)
+
+
+# --------------------------------------------------------------------------
+# Index files: the matcher as raw sections (KeywordMatcher.dump / restore)
+
+
+def _restored(matcher: KeywordMatcher, backend: str = "auto") -> KeywordMatcher:
+    fields, sections = matcher.dump()
+    grouped: dict[str, list[bytes]] = {}
+    for name, data in sections:
+        grouped.setdefault(name, []).append(bytes(data))
+    return KeywordMatcher.restore(fields, grouped, backend)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_dump_and_restore_find_the_same(data: st.DataObject) -> None:
+    keywords = data.draw(keyword_sets(max_size=20))
+    text = data.draw(answers(keywords, max_pieces=30))
+    built = data.draw(st.sampled_from(ALL_BACKENDS))
+    onto = data.draw(st.sampled_from(("auto", *ALL_BACKENDS)))
+    matcher = KeywordMatcher(keywords, backend=built)
+    clone = _restored(matcher, onto)
+    assert clone.backend == ("pyahocorasick" if onto == "auto" else onto)
+    assert [clone.keyword(k) for k in range(len(clone))] == list(matcher.keywords)
+    assert clone.longest == matcher.longest
+    assert clone.find_candidates(text) == matcher.find_candidates(text)
+    assert clone.find(text) == matcher.find(text)
+    assert clone.keywords == matcher.keywords
+
+
+def test_restored_keywords_keep_lone_surrogates_and_astral_characters() -> None:
+    keywords = ["\ud83d", "\ude00x", "😀面膜", "a\udc80b", "ß"]
+    matcher = KeywordMatcher(keywords, backend="pyahocorasick")
+    clone = _restored(matcher)
+    assert clone._keywords is None
+    assert [clone.keyword(k) for k in range(len(clone))] == list(matcher.keywords)
+    assert clone.keywords == matcher.keywords
+    assert clone.longest == matcher.longest == 3
+    text = "\ud83d \ude00x😀面膜 a\udc80b"
+    assert clone.find(text) == matcher.find(text)
+    assert clone.find(text)
+
+
+@each_backend
+def test_keyword_and_longest(backend: str) -> None:
+    matcher = KeywordMatcher(["iPhone", "面膜", "Straße"], backend=backend)
+    assert [matcher.keyword(k) for k in range(3)] == ["iphone", "面膜", "strasse"]
+    assert matcher.longest == 7
+    for bad in (-1, 3):
+        with pytest.raises(IndexError):
+            matcher.keyword(bad)
+    assert KeywordMatcher([], backend=backend).longest == 0
+
+
+@each_backend
+def test_with_backend_keeps_the_ids(backend: str) -> None:
+    matcher = KeywordMatcher(["小米手机", "iPhone", "Straße", "手机"], backend=backend)
+    text = "小米手机 and IPHONE in der Strasse"
+    for other in ALL_BACKENDS:
+        moved = matcher.with_backend(other)
+        assert moved.backend == other
+        assert moved.keywords == matcher.keywords
+        assert moved.find(text) == matcher.find(text)
+    assert matcher.with_backend(backend) is matcher
+
+
+def test_restore_refuses_sections_that_disagree() -> None:
+    fields, sections = KeywordMatcher(["ab", "面膜"]).dump()
+    grouped: dict[str, list[bytes]] = {}
+    for name, data in sections:
+        grouped.setdefault(name, []).append(bytes(data))
+    for name, content in [
+        ("keywords", b"abc"),
+        ("keyword_ends", b"\x00" * 8),
+        ("keyword_lengths", b"\x00" * 7),
+        ("keyword_edges", b"\x00"),
+    ]:
+        with pytest.raises(ValueError):
+            KeywordMatcher.restore(fields, {**grouped, name: [content]})
+    numbers = fields["automaton"]["numbers"]
+    wrong = {**fields, "automaton": {**fields["automaton"], "numbers": [0, *numbers[1:]]}}
+    with pytest.raises(ValueError, match="not a finished"):
+        KeywordMatcher.restore(wrong, grouped)
+    with pytest.raises(ValueError):
+        KeywordMatcher.restore(fields, {**grouped, "automaton": [b"\x01" + b"\x00" * 7]})

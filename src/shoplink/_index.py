@@ -4,23 +4,45 @@ Built once per catalog and shared read-only by every call and thread; it
 can be written to a file once (:meth:`ProductIndex.save`, ``shoplink index
 build``) and loaded many times (:meth:`ProductIndex.load`).
 
-The index file::
+The index file (format 2)::
 
     b"SHOPLINK-INDEX\\n"                       magic
     one line of JSON + b"\\n"                  the header:
         format       FORMAT_VERSION; any other number is refused
-        backend      the matcher backend it was built for
+        byteorder    of the machine that wrote it (numbers are native)
         keywords     the number of distinct folded keywords
+        products     the number of products
         fingerprint  sha256 of the catalog's product ids and keywords
-        payload      sha256 and size of the rest of the file
-    payload                                    a pickle (matcher and key owners)
+        automaton    null, or the pyahocorasick build that dumped the node
+                     tables and the automaton's five numbers
+        sections     [name, size, sha256] of each section, in file order
+        sha256       of the other header fields (sorted-key JSON)
+    sections, back to back, raw:
+        keywords         the folded keywords, UTF-8, concatenated
+        keyword_ends     int64 byte offsets into it, one more than keywords
+        keyword_lengths  int64 lengths in code points
+        keyword_edges    one byte of word-boundary flags per keyword
+        owner_offsets    int64: key k's products are owner_members[o[k]:o[k+1]]
+        owner_members    int64 catalog positions
+        automaton        pyahocorasick's node tables (``Automaton.__reduce__``),
+                         one section per table (each at most 16 MiB)
 
-Loading checks, in this order, the magic, the header, the format version,
-the fingerprint against the catalog it is loaded for, then the payload's
-size and checksum, and only then unpickles. The checksum catches truncated
-and corrupted files; it cannot make an untrusted file safe, since whoever
-writes a file can also write its checksum, and unpickling runs code: load
-only index files you built.
+Nothing in it is a pickle, and nothing is decoded per keyword on load: the
+arrays are used in place and the node tables go to pyahocorasick's
+constructor, which allocates the nodes and links them without building the
+trie again. The file holds a pyahocorasick automaton whichever backend
+built the index: the Rust automaton of ``ahocorasick_rs`` cannot be
+serialized, and loading onto it means building it again.
+
+Loading checks, in this order, the magic, the header (format version first,
+then its checksum and byte order), the fingerprint against the catalog it
+is loaded for, the file's size against the sections (files on disk), then
+each section's checksum as it is read, and only then decodes anything. The
+checksums catch truncated and corrupted files: the node tables are raw C
+structs and pyahocorasick's constructor does not check every link, so
+unverified bytes never reach it. They cannot make an untrusted file safe,
+since whoever writes a file can also write its checksums: load only index
+files you built.
 """
 
 from __future__ import annotations
@@ -28,23 +50,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
+import stat
+import sys
+import warnings
 from array import array
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Final
 
 from ._catalog import Catalog
 from ._exceptions import IndexFileError
-from ._matcher import Hit, KeywordMatcher
+from ._matcher import Hit, KeywordMatcher, int64_bytes, stored_automaton_usable
 from ._model import Product, RelevanceProfile
 
 __all__ = ["FORMAT_VERSION", "ProductIndex", "Progress", "catalog_fingerprint"]
 
-FORMAT_VERSION: Final = 1
-"""The index file format this version of shoplink writes and reads."""
+FORMAT_VERSION: Final = 2
+"""The index file format this version of shoplink writes and reads.
+
+1: a pickle of the matcher (shoplink before the raw sections).
+"""
 
 _MAGIC: Final = b"SHOPLINK-INDEX\n"
-_MAX_HEADER: Final = 4096
+# Room for the section list of a catalog of tens of millions of keywords
+# (one entry per 16 MiB node table).
+_MAX_HEADER: Final = 1 << 20
+
+_REBUILD: Final = "rebuild it with `shoplink index build`"
 
 Progress = Callable[[str, int, int], None]
 """A build progress callback: ``(stage, done, total)``, called now and then."""
@@ -130,7 +161,7 @@ class ProductIndex:
 
     def keyword(self, key: int) -> str:
         """The folded keyword of matcher key ``key``."""
-        return self.matcher.keywords[key]
+        return self.matcher.keyword(key)
 
     def products(self, key: int) -> Sequence[Product]:
         """The products that have the keyword ``key``, by product id."""
@@ -170,33 +201,45 @@ class ProductIndex:
         """Write the index to ``file`` (a path or a binary file object).
 
         The file is tied to this catalog's products and keywords (see
-        :func:`catalog_fingerprint`) and to :data:`FORMAT_VERSION`.
+        :func:`catalog_fingerprint`), to :data:`FORMAT_VERSION` and to the
+        byte order of this machine. It always holds a pyahocorasick
+        automaton: if this index is on ``ahocorasick_rs``, one is built here
+        (several seconds per million keywords), so that loading is fast.
 
         Raises:
             OSError: the file cannot be written.
         """
-        payload = pickle.dumps(
-            {"matcher": self.matcher, "owners": self._owners.state()},
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        header = {
+        fields, sections = self.matcher.dump()
+        sections[4:4] = [
+            ("owner_offsets", int64_bytes(self._owners.offsets)),
+            ("owner_members", int64_bytes(self._owners.members)),
+        ]
+        header: dict[str, Any] = {
             "format": FORMAT_VERSION,
-            "backend": self.backend,
-            "keywords": len(self.matcher),
+            "byteorder": sys.byteorder,
             "products": len(self.catalog.products),
             "fingerprint": catalog_fingerprint(self.catalog),
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-            "payload_size": len(payload),
+            **fields,
+            "sections": [
+                [name, memoryview(data).nbytes, hashlib.sha256(data).hexdigest()]
+                for name, data in sections
+            ],
         }
-        data = [_MAGIC, json.dumps(header, sort_keys=True).encode("ascii"), b"\n", payload]
+        header["sha256"] = _header_checksum(header)
+        head = _MAGIC + json.dumps(header, sort_keys=True).encode("ascii") + b"\n"
         if isinstance(file, (str, os.PathLike)):
             # Write next to the target, then rename: a reader never sees half a file.
             tmp = f"{os.fspath(file)}.tmp{os.getpid()}"
-            with open(tmp, "wb") as handle:
-                handle.writelines(data)
-            os.replace(tmp, file)
+            try:
+                with open(tmp, "wb") as handle:
+                    _write(handle, head, sections)
+                os.replace(tmp, file)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                raise
         else:
-            file.writelines(data)
+            _write(file, head, sections)
 
     @classmethod
     def load(
@@ -204,55 +247,91 @@ class ProductIndex:
     ) -> ProductIndex:
         """Read an index written by :meth:`save`, for ``catalog``.
 
-        Only load files you trust: the payload is a pickle (see the module
-        docstring).
+        Only load index files you built: checksums catch damage, not malice
+        (see the module docstring). Loading costs a sixth to an eighth of
+        building (``docs/performance.md`` has the parts); nothing is left
+        for the first :meth:`find`.
 
         Args:
             file: a path or a binary file object.
             catalog: the catalog the index was built from (same product ids
-                and keywords, in the same order).
-            backend: ``"auto"`` keeps the backend the file was built with if
-                it is installed; a file built with ``ahocorasick_rs`` loads
-                on ``pyahocorasick`` by rebuilding its automaton (slower),
-                and the other way round rebuilds the Rust automaton (fast).
+                and keywords, in the same order). Its fingerprint is computed
+                on every load (about 0.2 s per million keywords).
+            backend: ``"auto"`` (default) or ``"pyahocorasick"`` restores the
+                pyahocorasick automaton stored in the file, whichever backend
+                built the index: the fast way. ``"ahocorasick_rs"`` builds
+                the Rust automaton from the stored keywords: that skips
+                folding and grouping, the small part, so it is about as slow
+                as building; its scans are faster, which matters little next
+                to the rest of ``Linker.link``. A file whose automaton was
+                dumped by another build of pyahocorasick (after an upgrade,
+                or from another platform) loads by rebuilding it, with a
+                ``RuntimeWarning``.
 
         Raises:
             IndexFileError: the file is not a shoplink index, is of another
-                format version, was built from another catalog, is truncated
-                or corrupt. Never a wrong index.
+                format version or byte order, was built from another catalog,
+                is truncated or corrupt. Never a wrong index.
             OSError: the file cannot be read.
+            ValueError: ``backend`` is unknown or not installed.
         """
-        name = os.fspath(file) if isinstance(file, (str, os.PathLike)) else repr(file)
+        if backend != "auto":
+            KeywordMatcher([], backend=backend)  # unknown or missing: say so before reading
         if isinstance(file, (str, os.PathLike)):
             with open(file, "rb") as handle:
-                data = handle.read()
-        else:
-            data = file.read()
-        header, payload = _parse(data, name)
-        fingerprint = catalog_fingerprint(catalog)
-        if header["fingerprint"] != fingerprint:
+                return cls._read(handle, os.fspath(file), catalog, backend)
+        return cls._read(file, repr(file), catalog, backend)
+
+    @classmethod
+    def _read(cls, handle: IO[bytes], name: str, catalog: Catalog, backend: str) -> ProductIndex:
+        header = _read_header(handle, name)
+        if catalog_fingerprint(catalog) != header["fingerprint"]:
             raise IndexFileError(
-                "built from another catalog (product ids or keywords differ); rebuild it with "
-                "`shoplink index build`",
+                f"built from another catalog (product ids or keywords differ); {_REBUILD}",
                 path=name,
             )
-        if len(payload) != header["payload_size"]:
-            raise IndexFileError(
-                f"truncated: payload is {len(payload)} bytes, header says {header['payload_size']}",
-                path=name,
+        sections = header["sections"]
+        _check_size(handle, sum(size for _, size, _ in sections), name)
+        restore = backend != "ahocorasick_rs" and stored_automaton_usable(header)
+        data: dict[str, list[bytes]] = {}
+        # One section at a time: read, check, keep. (Hashing on a thread while
+        # reading, and fingerprinting the catalog meanwhile, were measured on
+        # two cores: slower, each part slowed down more than it overlapped.)
+        for number, (section, size, digest) in enumerate(sections):
+            chunk = handle.read(size)
+            if len(chunk) != size:
+                raise IndexFileError(
+                    f"truncated: section {number} ({section}) has {len(chunk)} of its {size} bytes",
+                    path=name,
+                )
+            if hashlib.sha256(chunk).hexdigest() != digest:
+                raise IndexFileError(
+                    f"corrupt: section {number} ({section}) fails its checksum", path=name
+                )
+            if section != "automaton" or restore:
+                data.setdefault(section, []).append(chunk)
+            del chunk
+        if handle.read(1):
+            raise IndexFileError("corrupt: data after the last section", path=name)
+        if backend != "ahocorasick_rs" and not restore and header["keywords"]:
+            warnings.warn(
+                f"{name}: its automaton was saved by another build of pyahocorasick, "
+                f"rebuilding it from the keywords (slow); {_REBUILD} to load fast",
+                RuntimeWarning,
+                stacklevel=3,
             )
-        if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
-            raise IndexFileError("corrupt: payload checksum mismatch", path=name)
         try:
-            state = pickle.loads(payload)
-            matcher = state["matcher"]
-            owners = _Owners.from_state(state["owners"])
-        except Exception as exc:  # a checksummed payload that still fails: say so plainly
-            raise IndexFileError(f"corrupt payload ({type(exc).__name__})", path=name) from None
-        if not isinstance(matcher, KeywordMatcher) or len(owners) != len(matcher):
+            matcher = KeywordMatcher.restore(header, data, backend)
+            owners = _Owners.restore(data["owner_offsets"], data["owner_members"])
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            # Checksummed sections that still do not decode: say so plainly.
+            raise IndexFileError(f"corrupt payload ({exc})", path=name) from None
+        if (
+            len(matcher) != header["keywords"]
+            or len(owners) != len(matcher)
+            or len(catalog.products) != header["products"]
+        ):
             raise IndexFileError("corrupt payload (inconsistent)", path=name)
-        if backend != "auto" and backend != matcher.backend:
-            matcher = matcher.with_backend(backend)
         index = cls.__new__(cls)
         index._setup(catalog, matcher, owners)
         return index
@@ -263,27 +342,27 @@ class _Owners:
 
     __slots__ = ("members", "offsets")
 
-    def __init__(self, offsets: array[int], members: array[int]) -> None:
+    def __init__(self, offsets: Sequence[int], members: Sequence[int]) -> None:
         self.offsets = offsets
         self.members = members
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def of(self, key: int) -> array[int]:
+    def of(self, key: int) -> Sequence[int]:
         return self.members[self.offsets[key] : self.offsets[key + 1]]
 
-    def state(self) -> tuple[bytes, bytes]:
-        return self.offsets.tobytes(), self.members.tobytes()
-
     @classmethod
-    def from_state(cls, state: Any) -> _Owners:
-        offsets, members = array("q"), array("q")
-        offsets.frombytes(state[0])
-        members.frombytes(state[1])
-        if not offsets or offsets[0] != 0 or offsets[-1] != len(members):
+    def restore(cls, offsets: list[bytes], members: list[bytes]) -> _Owners:
+        """The owner table from its two sections (int64s, used in place)."""
+        (raw_offsets,) = offsets
+        (raw_members,) = members
+        if len(raw_offsets) % 8 or len(raw_members) % 8:
+            raise ValueError("owner sections are not int64 arrays")
+        table = cls(memoryview(raw_offsets).cast("q"), memoryview(raw_members).cast("q"))
+        if not table.offsets or table.offsets[0] != 0 or table.offsets[-1] != len(table.members):
             raise ValueError("bad owner table")
-        return cls(offsets, members)
+        return table
 
 
 def _owners(pairs: array[int], keys: int, products: Sequence[Product]) -> _Owners:
@@ -301,26 +380,99 @@ def _owners(pairs: array[int], keys: int, products: Sequence[Product]) -> _Owner
     return _Owners(offsets, members)
 
 
-def _parse(data: bytes, name: str) -> tuple[dict[str, Any], memoryview]:
-    if not data.startswith(_MAGIC):
+def _write(handle: IO[bytes], head: bytes, sections: list[tuple[str, Any]]) -> None:
+    handle.write(head)
+    for _, data in sections:
+        handle.write(data)
+
+
+def _header_checksum(header: dict[str, Any]) -> str:
+    """sha256 of the header's fields but ``sha256`` itself, as sorted-key JSON."""
+    fields = {k: v for k, v in header.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("ascii")).hexdigest()
+
+
+_FIELDS: Final = (
+    ("byteorder", str),
+    ("keywords", int),
+    ("products", int),
+    ("fingerprint", str),
+    ("sections", list),
+    ("sha256", str),
+)
+_SECTIONS: Final = (
+    "keywords",
+    "keyword_ends",
+    "keyword_lengths",
+    "keyword_edges",
+    "owner_offsets",
+    "owner_members",
+)
+
+
+def _read_header(handle: IO[bytes], name: str) -> dict[str, Any]:
+    """Read and check the magic and the header; the file is then at the first section."""
+    if handle.read(len(_MAGIC)) != _MAGIC:
         raise IndexFileError("not a shoplink index file", path=name)
-    end = data.find(b"\n", len(_MAGIC), len(_MAGIC) + _MAX_HEADER)
-    if end < 0:
+    line = handle.readline(_MAX_HEADER)
+    if not line.endswith(b"\n"):
         raise IndexFileError("corrupt: no header", path=name)
     try:
-        header = json.loads(data[len(_MAGIC) : end])
+        header = json.loads(line)
     except ValueError:
         raise IndexFileError("corrupt: unreadable header", path=name) from None
-    if not isinstance(header, dict) or not isinstance(header.get("format"), int):
+    if not isinstance(header, dict) or type(header.get("format")) is not int:
         raise IndexFileError("corrupt: unreadable header", path=name)
     if header["format"] != FORMAT_VERSION:
         raise IndexFileError(
             f"index format {header['format']}, this shoplink reads format {FORMAT_VERSION}; "
-            "rebuild it with `shoplink index build`",
+            f"{_REBUILD}",
             path=name,
         )
-    for field, kind in (("fingerprint", str), ("payload_sha256", str), ("payload_size", int)):
-        if not isinstance(header.get(field), kind):
+    for field, kind in _FIELDS:
+        if type(header.get(field)) is not kind:
             raise IndexFileError(f"corrupt: header lacks {field}", path=name)
-    # A view, not a slice: a copy of a large payload would double the peak.
-    return header, memoryview(data)[end + 1 :]
+    if _header_checksum(header) != header["sha256"]:
+        raise IndexFileError("corrupt: header checksum mismatch", path=name)
+    if header["byteorder"] != sys.byteorder:
+        raise IndexFileError(
+            f"written on a {header['byteorder']}-endian machine, this one is "
+            f"{sys.byteorder}-endian; {_REBUILD}",
+            path=name,
+        )
+    sections = header["sections"]
+    well_formed = all(
+        isinstance(s, list)
+        and len(s) == 3
+        and type(s[1]) is int
+        and s[1] >= 0
+        and isinstance(s[2], str)
+        for s in sections
+    )
+    names = tuple(s[0] for s in sections) if well_formed else ()
+    if (
+        not well_formed
+        or names[: len(_SECTIONS)] != _SECTIONS
+        or any(n != "automaton" for n in names[len(_SECTIONS) :])
+        or not isinstance(header.get("automaton"), (dict, type(None)))
+    ):
+        raise IndexFileError("corrupt: bad section list in the header", path=name)
+    tables = len(names) - len(_SECTIONS)
+    if (header["automaton"] is None) != (tables == 0) or (header["keywords"] > 0) != (tables > 0):
+        raise IndexFileError("corrupt: the header's automaton and keywords disagree", path=name)
+    return header
+
+
+def _check_size(handle: IO[bytes], size: int, name: str) -> None:
+    """Compare a file on disk with the size its header gives, before reading it."""
+    try:
+        status = os.fstat(handle.fileno())
+        left = status.st_size - handle.tell()
+    except (AttributeError, OSError, ValueError):  # not a file on disk: checked while reading
+        return
+    if not stat.S_ISREG(status.st_mode):  # a pipe or a device: checked while reading
+        return
+    if left < size:
+        raise IndexFileError(f"truncated: {left} bytes of sections, header says {size}", path=name)
+    if left > size:
+        raise IndexFileError(f"corrupt: {left - size} bytes after the last section", path=name)

@@ -38,11 +38,12 @@ How :meth:`KeywordMatcher.find` works:
 
 Backends (``KeywordMatcher(..., backend=...)``):
 
-* ``"pyahocorasick"``: always available; its automaton pickles, so a
-  compiled index loads without rebuilding.
+* ``"pyahocorasick"``: always available; its automaton can be dumped as
+  raw node tables and restored without rebuilding, so an index file
+  (:mod:`shoplink._index`) always stores this automaton and loads fast on it.
 * ``"ahocorasick_rs"`` (``pip install shoplink[fast]``): a Rust automaton,
-  faster to scan; it cannot be pickled, so unpickling rebuilds it from the
-  keywords.
+  faster to scan; it cannot be serialized, so unpickling, or loading an
+  index file onto it, rebuilds it from the keywords.
 * ``"auto"`` (default): ``ahocorasick_rs`` when installed, else
   ``pyahocorasick``.
 
@@ -52,9 +53,13 @@ reference property against each).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
+import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, pairwise
 from typing import Any, Final
 
 import ahocorasick
@@ -123,6 +128,70 @@ class _PyAho:
 
     def __setstate__(self, state: Any) -> None:
         self.automaton = state
+
+    # The node tables pyahocorasick pickles (``Automaton.__reduce__``): a few
+    # bytes objects of at most 16 MiB holding every node with its fail and
+    # child links as node numbers, and five ints. The constructor given them
+    # back allocates the nodes and turns the numbers into pointers again, with
+    # no trie building: a tenth or less of the time ``add_word`` and
+    # ``make_automaton`` take. (``Automaton.save``/``ahocorasick.load``, the
+    # file-based API, is five times slower than this: it reads node by node.)
+    #
+    # The tables are raw C structs of this build of pyahocorasick. Its
+    # constructor checks node counts and link ranges but not everything: a
+    # child link 0 becomes an uninitialised pointer, a flipped bit can give
+    # other hits, a fail link to its own node makes the scan loop forever. So
+    # bytes that were not verified against a checksum must never reach it.
+
+    def dump(self) -> tuple[list[int], list[bytes]]:
+        """``(numbers, tables)`` that :meth:`restore` takes back."""
+        _type, (tables, *numbers, _values) = self.automaton.__reduce__()
+        return list(numbers), list(tables)
+
+    @classmethod
+    def restore(cls, numbers: Sequence[int], tables: list[bytes]) -> _PyAho:
+        """The automaton :meth:`dump` gave ``numbers`` and ``tables`` of.
+
+        Only give it checksummed tables written by the same pyahocorasick
+        build (:func:`automaton_build`).
+
+        Raises:
+            ValueError: the numbers are not those of a finished ``STORE_INTS``
+                automaton over strings, or pyahocorasick rejects the tables.
+        """
+        kind, store, key_type, words, longest = numbers
+        if (kind, store, key_type) != (
+            ahocorasick.AHOCORASICK,
+            ahocorasick.STORE_INTS,
+            ahocorasick.KEY_STRING,
+        ):
+            raise ValueError("not a finished STORE_INTS automaton over strings")
+        if not tables or not all(type(table) is bytes for table in tables):
+            raise ValueError("no node tables")
+        restored = cls.__new__(cls)
+        restored.automaton = ahocorasick.Automaton(
+            tables, kind, store, key_type, words, longest, None
+        )
+        return restored
+
+
+@functools.cache
+def automaton_build() -> str:
+    """Which pyahocorasick binary dumped node tables: tables restore only there.
+
+    A digest of the extension module's file, the byte order and the pointer
+    size: node tables are raw C structs, so another build of pyahocorasick
+    (even another version with the same layout) gets the keywords instead and
+    rebuilds its automaton.
+    """
+    digest = hashlib.sha256(f"{sys.byteorder} {sys.maxsize}\n".encode())
+    path = getattr(ahocorasick, "__file__", None)
+    if path:
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    else:  # pragma: no cover - a statically linked interpreter
+        digest.update(sys.version.encode())
+    return digest.hexdigest()
 
 
 class _RustAho:
@@ -235,10 +304,17 @@ class KeywordMatcher:
         TypeError: if a keyword is not a ``str``.
     """
 
-    __slots__ = ("_backend", "_backend_name", "_edges", "_ids", "_lengths", "keywords")
-
-    keywords: tuple[str, ...]
-    """The distinct folded keywords; a keyword's id is its index here."""
+    __slots__ = (
+        "_backend",
+        "_backend_name",
+        "_blob",
+        "_edges",
+        "_ends",
+        "_ids",
+        "_keywords",
+        "_lengths",
+        "_longest",
+    )
 
     def __init__(self, keywords: Iterable[str], *, backend: str = "auto") -> None:
         self._setup(dict.fromkeys(self.fold_keywords(keywords)), backend)
@@ -272,31 +348,190 @@ class KeywordMatcher:
 
     def _setup(self, folded: Iterable[str], backend: str) -> None:
         name = _resolve_backend(backend)
-        self.keywords = tuple(folded)
-        lengths = array("q", map(len, self.keywords))
+        keywords = tuple(folded)
         word = is_word_char
         edges = bytes(
-            (_LEFT if word(k[0]) else 0) | (_RIGHT if word(k[-1]) else 0) for k in self.keywords
+            (_LEFT if word(k[0]) else 0) | (_RIGHT if word(k[-1]) else 0) for k in keywords
         )
-        self._ids: dict[str, int] | None = None
         # Per-key facts a hit needs, in flat arrays: an index costs less than
         # unpacking a Python tuple per keyword, and 1M keywords take 9 MB.
+        self._init(keywords, None, None, array("q", map(len, keywords)), edges)
+        self._backend = _BACKEND_TYPES[name](list(map(_utf8, keywords))) if keywords else None
+        self._backend_name = name
+
+    def _init(
+        self,
+        keywords: tuple[str, ...] | None,
+        blob: bytes | None,
+        ends: Sequence[int] | None,
+        lengths: Sequence[int],
+        edges: bytes,
+    ) -> None:
+        # The keywords are held as a tuple of str (built here), or as one
+        # UTF-8 blob with the byte offsets ``ends`` (loaded from a file: no
+        # Python object per keyword; the tuple is made on first use).
+        self._keywords = keywords
+        self._blob = blob
+        self._ends = ends
         self._lengths = lengths
         self._edges = edges
-        self._backend: _Backend | None = (
-            _BACKEND_TYPES[name](list(map(_utf8, self.keywords))) if self.keywords else None
-        )
-        self._backend_name = name
+        self._ids: dict[str, int] | None = None
+        self._longest: int | None = None
 
     def with_backend(self, backend: str) -> KeywordMatcher:
         """The same keywords (same ids) on another backend.
 
+        The keywords are not folded again; the backend's automaton is built
+        (which is most of the time building a matcher takes).
+
         Raises:
             ValueError: the backend is unknown or not installed.
         """
-        if _resolve_backend(backend) == self.backend:
+        name = _resolve_backend(backend)
+        if name == self.backend:
             return self
-        return self._of_folded(self.keywords, backend)
+        automaton = _BACKEND_TYPES[name](self._patterns()) if len(self) else None
+        return self._with(automaton, name)
+
+    def _with(self, backend: _Backend | None, name: str) -> KeywordMatcher:
+        """This matcher's keywords and per-key facts on ``backend``."""
+        other = type(self).__new__(type(self))
+        other._init(self._keywords, self._blob, self._ends, self._lengths, self._edges)
+        other._backend = backend
+        other._backend_name = name
+        return other
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The distinct folded keywords; a keyword's id is its index here.
+
+        A matcher loaded from an index file holds its keywords as one UTF-8
+        block and makes this tuple on first use (about 0.25 s, and a str
+        object per keyword, for a million keywords); :meth:`keyword` and
+        :attr:`longest` do not need it.
+        """
+        keywords = self._keywords
+        if keywords is None:
+            assert self._blob is not None
+            # Decoding the concatenation gives the concatenation of the
+            # decoded keywords (UTF-8; surrogatepass never pairs surrogates),
+            # which the lengths in code points cut up again.
+            text = self._blob.decode("utf-8", "surrogatepass")
+            bounds = accumulate(self._lengths, initial=0)
+            keywords = self._keywords = tuple(text[a:b] for a, b in pairwise(bounds))
+        return keywords
+
+    def keyword(self, key: int) -> str:
+        """The folded keyword with id ``key`` (``keywords[key]``, without the tuple).
+
+        Raises:
+            IndexError: no keyword has this id.
+        """
+        if not 0 <= key < len(self._lengths):
+            raise IndexError(f"no keyword has id {key}")
+        keywords = self._keywords
+        if keywords is not None:
+            return keywords[key]
+        assert self._blob is not None and self._ends is not None
+        return self._blob[self._ends[key] : self._ends[key + 1]].decode("utf-8", "surrogatepass")
+
+    @property
+    def longest(self) -> int:
+        """The length of the longest folded keyword, in code points (0 if none)."""
+        longest = self._longest
+        if longest is None:
+            longest = self._longest = max(self._lengths, default=0)
+        return longest
+
+    def _patterns(self) -> list[bytes]:
+        """Each keyword as the UTF-8 the backends take."""
+        blob, ends = self._blob, self._ends
+        if blob is None or ends is None:
+            return list(map(_utf8, self.keywords))
+        return [blob[a:b] for a, b in pairwise(ends)]
+
+    # ------------------------------------------------------------ index files
+
+    def dump(self) -> tuple[dict[str, Any], list[tuple[str, bytes | memoryview]]]:
+        """The matcher as named byte sections, for an index file.
+
+        Returns:
+            ``(fields, sections)``: JSON-able header fields (the keyword count
+            and, if there are keywords, the pyahocorasick automaton's build
+            and numbers), and ``(name, bytes)`` sections: ``keywords``
+            (UTF-8, concatenated), ``keyword_ends`` (byte offsets, int64,
+            ``n + 1`` of them), ``keyword_lengths`` (code points, int64),
+            ``keyword_edges`` (one byte each) and one ``automaton`` section
+            per pyahocorasick node table. Integers are in native byte order.
+
+            A matcher on ``ahocorasick_rs`` builds a pyahocorasick automaton
+            here: the Rust one cannot be serialized, and a file that stores an
+            automaton loads several times faster than one that rebuilds it.
+        """
+        blob, ends = self._blob, self._ends
+        if blob is None or ends is None:
+            patterns = self._patterns()
+            blob = b"".join(patterns)
+            ends = array("q", accumulate(map(len, patterns), initial=0))
+        fields: dict[str, Any] = {"keywords": len(self), "automaton": None}
+        sections: list[tuple[str, bytes | memoryview]] = [
+            ("keywords", blob),
+            ("keyword_ends", int64_bytes(ends)),
+            ("keyword_lengths", int64_bytes(self._lengths)),
+            ("keyword_edges", self._edges),
+        ]
+        if len(self):
+            backend = self._backend
+            automaton = backend if isinstance(backend, _PyAho) else _PyAho(self._patterns())
+            numbers, tables = automaton.dump()
+            fields["automaton"] = {"build": automaton_build(), "numbers": numbers}
+            sections += [("automaton", table) for table in tables]
+        return fields, sections
+
+    @classmethod
+    def restore(
+        cls, fields: dict[str, Any], sections: dict[str, list[bytes]], backend: str = "auto"
+    ) -> KeywordMatcher:
+        """The matcher :meth:`dump` gave ``fields`` and ``sections`` of.
+
+        The sections must have been checked against a checksum: the node
+        tables are handed to pyahocorasick as they are.
+
+        Args:
+            fields: the header fields :meth:`dump` returned.
+            sections: each section name to its bytes (``automaton``: every
+                node table, in order).
+            backend: ``"auto"`` or ``"pyahocorasick"`` restores the stored
+                automaton; ``"ahocorasick_rs"`` builds a Rust automaton from
+                the keywords. If the stored automaton was dumped by another
+                build of pyahocorasick (:func:`automaton_build`), it is
+                rebuilt from the keywords and ``restore`` returns normally;
+                check :func:`stored_automaton_usable` to know beforehand.
+
+        Raises:
+            ValueError: the sections are inconsistent (sizes that do not fit
+                the keyword count, offsets that do not span the UTF-8 block)
+                or pyahocorasick rejects the node tables; also an unknown or
+                uninstalled backend.
+        """
+        name = "pyahocorasick" if backend == "auto" else _resolve_backend(backend)
+        count = fields["keywords"]
+        (blob,) = sections["keywords"]
+        ends = _int64s(sections["keyword_ends"], count + 1)
+        lengths = _int64s(sections["keyword_lengths"], count)
+        (edges,) = sections["keyword_edges"]
+        if len(edges) != count or ends[0] != 0 or ends[-1] != len(blob):
+            raise ValueError("keyword sections disagree")
+        matcher = cls.__new__(cls)
+        matcher._init(None, blob, ends, lengths, edges)
+        matcher._backend_name = name
+        if not count:
+            matcher._backend = None
+        elif name == "pyahocorasick" and stored_automaton_usable(fields):
+            matcher._backend = _PyAho.restore(fields["automaton"]["numbers"], sections["automaton"])
+        else:
+            matcher._backend = _BACKEND_TYPES[name](matcher._patterns())
+        return matcher
 
     @property
     def backend(self) -> str:
@@ -305,29 +540,26 @@ class KeywordMatcher:
 
     def __len__(self) -> int:
         """The number of distinct folded keywords."""
-        return len(self.keywords)
+        return len(self._lengths)
 
     def __repr__(self) -> str:
-        return f"<KeywordMatcher with {len(self.keywords)} keywords on {self.backend}>"
+        return f"<KeywordMatcher with {len(self)} keywords on {self.backend}>"
 
     def __getstate__(self) -> dict[str, Any]:
         # The keyword-to-id dict is left out: rebuilding it is cheaper than
         # unpickling it.
         return {
             "keywords": self.keywords,
-            "lengths": self._lengths,
+            "lengths": array("q", self._lengths),
             "edges": self._edges,
             "backend": self._backend,
             "backend_name": self._backend_name,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.keywords = state["keywords"]
-        self._lengths = state["lengths"]
-        self._edges = state["edges"]
+        self._init(state["keywords"], None, None, state["lengths"], state["edges"])
         self._backend = state["backend"]
         self._backend_name = state["backend_name"]
-        self._ids = None
 
     def key_of(self, keyword: str) -> int | None:
         """Return the id of ``keyword`` (folded first), or ``None`` if unknown.
@@ -435,6 +667,33 @@ class KeywordMatcher:
             out.append((start, -end, key))
         out.sort()
         return out
+
+
+def stored_automaton_usable(fields: dict[str, Any]) -> bool:
+    """True if the automaton :meth:`KeywordMatcher.dump` stored restores here.
+
+    False when another build of pyahocorasick dumped it: loading then
+    rebuilds the automaton from the keywords (correct, but as slow as
+    building it).
+    """
+    automaton = fields.get("automaton")
+    return isinstance(automaton, dict) and automaton.get("build") == automaton_build()
+
+
+def int64_bytes(numbers: Sequence[int]) -> memoryview:
+    """The bytes of an int64 array (or of a memoryview cast from one), uncopied."""
+    view = memoryview(numbers if isinstance(numbers, (array, memoryview)) else array("q", numbers))
+    if view.format != "q":
+        raise TypeError(f"expected int64 numbers, got format {view.format!r}")
+    return view.cast("B")
+
+
+def _int64s(pieces: list[bytes], count: int) -> memoryview:
+    """``count`` native int64s read from one section, without copying them."""
+    (raw,) = pieces
+    if len(raw) != 8 * count:
+        raise ValueError(f"expected {count} numbers, got {len(raw)} bytes")
+    return memoryview(raw).cast("q")
 
 
 def _resolve_backend(backend: str) -> str:
