@@ -440,7 +440,9 @@ def test_cli_index_build_then_link(tmp_path: Path) -> None:
     index = tmp_path / "c.idx"
     proc = _cli("index", "build", "--catalog", str(catalog), "-o", str(index))
     assert proc.returncode == 0, proc.stderr
-    assert b"indexed 1 keywords of 1 products" in proc.stderr
+    # Built with pyahocorasick whatever is installed: that is the automaton
+    # the file holds, so building the Rust one as well would only add time.
+    assert b"indexed 1 keywords of 1 products (pyahocorasick)" in proc.stderr
     answer = b"Try CeraVe cream at night."
     linked = _cli("link", "--catalog", str(catalog), "--index", str(index), stdin=answer)
     plain = _cli("link", "--catalog", str(catalog), stdin=answer)

@@ -562,6 +562,19 @@ def test_restored_keywords_keep_lone_surrogates_and_astral_characters() -> None:
     assert clone.find(text)
 
 
+@settings(max_examples=100, deadline=None)
+@given(keywords=st.lists(st.text(alphabet="ab\n>面\ud83d😀", min_size=1, max_size=4), max_size=6))
+def test_holds_says_whether_a_keyword_contains_a_character(keywords: list[str]) -> None:
+    keywords = [k for k in keywords if k.strip()]
+    matcher = KeywordMatcher(keywords, backend="pyahocorasick")
+    restored = _restored(matcher)
+    assert restored._keywords is None  # answered from the UTF-8 block
+    for char in "\n>面\ud83d😀a":
+        expected = any(char in k for k in matcher.keywords)
+        assert matcher.holds(char) == expected
+        assert restored.holds(char) == expected
+
+
 @each_backend
 def test_keyword_and_longest(backend: str) -> None:
     matcher = KeywordMatcher(["iPhone", "面膜", "Straße"], backend=backend)

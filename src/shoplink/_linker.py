@@ -104,7 +104,7 @@ class _Snapshot:
         found = self._in_keywords.get(char)
         if found is None:
             # Once per catalog; threads racing here compute the same value.
-            found = any(char in k for k in self.index.matcher.keywords)
+            found = self.index.matcher.holds(char)
             self._in_keywords[char] = found
         return found
 

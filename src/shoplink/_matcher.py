@@ -435,6 +435,18 @@ class KeywordMatcher:
         assert self._blob is not None and self._ends is not None
         return self._blob[self._ends[key] : self._ends[key + 1]].decode("utf-8", "surrogatepass")
 
+    def holds(self, char: str) -> bool:
+        """Whether some folded keyword contains the character ``char``.
+
+        A stream asks this about ``"\\n"`` and ``">"``: a mention can only
+        span a line break if a keyword holds one.
+        """
+        if self._keywords is None and self._blob is not None:
+            # UTF-8 is self-synchronising: a character's bytes occur in the
+            # concatenation only where the character itself does.
+            return char.encode("utf-8", "surrogatepass") in self._blob
+        return any(char in k for k in self.keywords)
+
     @property
     def longest(self) -> int:
         """The length of the longest folded keyword, in code points (0 if none)."""

@@ -134,7 +134,7 @@ class LinkStream:
         # if a keyword holds the character; catalogs refuse line breaks).
         self._spans_break = self._linker._snapshot.keywords_contain(self._break)
         # Original code points a hit spans are at most its folded length.
-        self._longest = max((len(k) for k in matcher.keywords), default=0)
+        self._longest = matcher.longest
         self._decoder: codecs.IncrementalDecoder | None = None
         self._text = ""  # B: everything fed
         self._pos = 0  # original offset released up to
