@@ -201,6 +201,42 @@ def test_every_character_of_random_texts(text: str) -> None:
     check_prefixes(text, list(range(len(text) + 1)))
 
 
+@st.composite
+def texts_and_two_cuts(draw: st.DrawFn) -> tuple[str, int, int]:
+    text = draw(html_texts)
+    first = draw(st.integers(0, len(text)))
+    return text, first, draw(st.integers(first, len(text)))
+
+
+def parsed_before(layout: HtmlLayout, end: int) -> tuple[list[Any], list[Any]]:
+    elements = [(e.tag, e.start, e.parent, e.settled) for e in layout._elements if e.start < end]
+    return elements, [p for p in layout._pieces if p.end < end]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts_and_two_cuts())
+def test_parsed_is_final(case: tuple[str, int, int]) -> None:
+    text, first, second = case
+    inc = HtmlIncremental()
+    early = inc.layout(text[:first])
+    parsed = inc.parsed
+    assert parsed <= early.tokenized
+    later = HtmlLayout.analyze(text[:second])
+    assert parsed_before(early, parsed) == parsed_before(later, parsed)
+
+
+def test_parsed_stops_short_of_tokenized() -> None:
+    inc = HtmlIncremental()
+    assert inc.layout('<p><a x ="y>').tokenized == 12
+    assert inc.parsed == 3
+    assert inc.layout("<p>a &b-c").tokenized == 9
+    assert inc.parsed == 5
+    assert inc.layout("<p>a &#; b").tokenized == 7
+    assert inc.parsed == 7
+    inc.layout("<p><![foo]>")
+    assert inc.parsed == 0
+
+
 # -- every-character cuts ----------------------------------------------------
 
 

@@ -14,8 +14,12 @@ reference arrives with its place in the source:
   change the text;
 - tags, attributes, comments, declarations and CDATA are never text.
 
-The parser never raises on malformed HTML; if it ever did, everything from
-that point on is treated as not-text, so the answer is still returned whole.
+The parser raises on a few malformed declarations (``<![foo]>``); everything
+from that point on is then treated as not-text (and nothing as tokenized), so
+the answer is still returned whole.
+
+``HtmlIncremental`` gives the same layouts for a text that grows at its end
+(a stream's buffer), parsing only the new text each time.
 """
 
 from __future__ import annotations
@@ -637,6 +641,21 @@ class HtmlIncremental:
         self._runs: list[Block] = []
         self._done = 0
         self._starts: list[int] = []  # where the live scanner's pieces start
+
+    @property
+    def parsed(self) -> int:
+        """Where the parse of the last text stops being final; at most its ``tokenized``.
+
+        Before it, any longer text is parsed the same: the same elements
+        start there (tag, start, parent; an open element's end is not
+        known yet) and the same text pieces end there.  ``tokenized`` may
+        lie further: ``html.parser`` ends ``<a x ="y>`` at its ``>`` and
+        reads a trailing ``&a-b`` as ``&a`` and ``-b``, but a later quote
+        or ``;`` changes both.  0 before the first layout.
+        """
+        if self._last is None:
+            return 0
+        return min(self._fed - len(self._scanner.rawdata), self._last.tokenized)
 
     def layout(self, text: str) -> HtmlLayout:
         """The layout of ``text``; ``HtmlLayout.analyze(text)``, fed only the new text."""
