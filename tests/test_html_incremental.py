@@ -225,6 +225,33 @@ def test_parsed_is_final(case: tuple[str, int, int]) -> None:
     assert parsed_before(early, parsed) == parsed_before(later, parsed)
 
 
+@settings(max_examples=200, deadline=None)
+@given(texts_and_two_cuts())
+def test_closed_end_with_parsed_is_final(case: tuple[str, int, int]) -> None:
+    text, first, second = case
+    inc = HtmlIncremental()
+    closed = inc.layout(text[:first]).closed_end(inc.parsed)
+    early = HtmlLayout.analyze(text[:first])
+    later = HtmlLayout.analyze(text[:second])
+    assert closed <= early.closed_end()
+    assert [b for b in early.blocks if b.start < closed] == [
+        b for b in later.blocks if b.start < closed
+    ]
+
+
+def test_closed_end_before_a_tag_a_quote_may_change() -> None:
+    text = '<p>a</p><span title ="x>note</span><p>b</p><b class="z">c</b>'
+    inc = HtmlIncremental()
+    early = inc.layout(text[:40])
+    # html.parser's view: "note" (at 24) is text, and closed.
+    assert [b.start for b in early.blocks] == [3, 24, 38]
+    assert early.closed_end() == 38
+    # Not for good: the quote in ``class="z"`` ends ``title``'s value.
+    assert inc.parsed == text.index("<span")
+    assert early.closed_end(inc.parsed) == inc.parsed
+    assert [b.start for b in HtmlLayout.analyze(text).blocks] == [3, 56]
+
+
 def test_parsed_stops_short_of_tokenized() -> None:
     inc = HtmlIncremental()
     assert inc.layout('<p><a x ="y>').tokenized == 12

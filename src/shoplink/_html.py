@@ -543,17 +543,21 @@ class HtmlLayout:
                     return el.start, el.settled
         return limit, container is not None and container.settled_end
 
-    def closed_end(self) -> int:
+    def closed_end(self, parsed: int | None = None) -> int:
         """Streaming: where the first text run that may still change starts.
 
         A run of text is closed once a complete tag (or comment) follows it:
         the mentions in it, their context and what may wrap them are then
         the same in any longer text.  The run that reaches ``tokenized``
         may still grow; nothing from ``tokenized`` on is parsed for good.
+        ``parsed`` (``HtmlIncremental.parsed``) bounds it further: html.parser
+        may still change its mind about a start tag before ``tokenized``
+        (``<a x ="y>`` runs on to a later quote).
         """
-        end = self.tokenized
+        bound = self.tokenized if parsed is None else min(parsed, self.tokenized)
+        end = bound
         for block in reversed(self._blocks):
-            if block.end < self.tokenized:
+            if block.end < bound:
                 break
             end = min(end, block.start)
         return end
