@@ -14,13 +14,18 @@ reference arrives with its place in the source:
   change the text;
 - tags, attributes, comments, declarations and CDATA are never text.
 
-The parser never raises on malformed HTML; if it ever did, everything from
-that point on is treated as not-text, so the answer is still returned whole.
+The parser raises on a few malformed declarations (``<![foo]>``); everything
+from that point on is then treated as not-text (and nothing as tokenized), so
+the answer is still returned whole.
+
+``HtmlIncremental`` gives the same layouts for a text that grows at its end
+(a stream's buffer), parsing only the new text each time.
 """
 
 from __future__ import annotations
 
 import bisect
+import html.parser
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -29,7 +34,7 @@ import attrs
 
 from ._markdown import VOID_ELEMENTS, Block, Placement, Refusal
 
-__all__ = ["HtmlLayout"]
+__all__ = ["HtmlIncremental", "HtmlLayout"]
 
 _CODE = frozenset({"code", "pre", "kbd", "samp", "tt", "var"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "hgroup"})
@@ -117,6 +122,12 @@ _BLOCK = frozenset(
 _ESCAPE = frozenset({"ul", "ol", "dl", "menu", "table", "blockquote", "details", "figure"})
 # Start tags that implicitly close an open <p>.
 _CLOSES_P = _BLOCK - {"body", "html", "td", "th", "tr", "tbody", "thead", "tfoot", "dd", "dt"}
+_NEWLINE = re.compile("\n")
+# The pattern ``HTMLParser.check_for_whole_start_tag`` locates a start tag's end with.
+_START_TAG_END: re.Pattern[str] = html.parser.locatestarttagend_tolerant  # type: ignore[attr-defined]
+# What ``html.parser``'s ``entityref`` reads in a name, and its first character.
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NAME_CHARS = "".join(sorted(_LETTERS)) + "0123456789-."
 _REF = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
 
 
@@ -150,6 +161,67 @@ class _Scanner(HTMLParser):
         self.stack: list[int] = []
         self.pieces: list[_Text] = []
         self.settled = True  # False once ``close()`` flushes an unfinished tail
+        # Fed in parts (``feed_more``): a text piece starting at ``join_at``
+        # continues the previous one; ``bailed`` once html.parser gave up on
+        # a broken ``&#``, ``failed`` once it raised.
+        self.join_at = -1
+        self.bailed = False
+        self.failed = False
+        self.live = False  # ``HtmlIncremental``'s scanner: decide nothing the rest may change
+
+    def feed_more(self, data: str, base: int) -> None:
+        """Feed ``data``, which follows ``text[:base]``, as a whole-text ``feed`` would.
+
+        The caller keeps ``text`` and ``line_starts`` up to date, and cuts
+        the text only where html.parser decides nothing by where the data
+        ends (``HtmlIncremental._safe_end``).  With no ``data`` a copy of a
+        live scanner parses on where the live one waited.
+        """
+        if self.failed:
+            return
+        if self.bailed:
+            # A whole-text ``feed`` stopped there: the rest waits for ``close``.
+            self.rawdata += data
+            return
+        pieces = self.pieces
+        if (
+            data
+            and not self.rawdata
+            and self.cdata_elem is None
+            and pieces
+            and pieces[-1].end == base
+            and not pieces[-1].ref
+            and data[0] not in "<&"
+        ):
+            # ``goahead`` reported the text up to the end of the data fed so
+            # far; fed at once, it would have reported it with what follows.
+            self.join_at = base
+        try:
+            self.feed(data)
+        except Exception:  # ``<![foo]>``: ``analyze`` stops there, so does this
+            self.failed = True
+        self.join_at = -1
+
+    def check_for_whole_start_tag(self, i: int) -> int:
+        """html.parser's, but a live scanner waits while the rest could change the end.
+
+        A quoted attribute value with no closing quote in the data fails, and
+        the tag then ends at a ``>`` after it (``<a x ="y>``); a quote later
+        in the text would make the value run on to it (``<a x ="y>z">``).
+        Whether that can happen is tested by closing all quotes right after
+        the tag: the tag must end at the same place.
+        """
+        end = super().check_for_whole_start_tag(i)
+        if end >= 0 and self.live:
+            rawdata = self.rawdata
+            located = _START_TAG_END.match(rawdata, i)
+            assert located is not None  # it matched in ``super()``
+            j = located.end()
+            probe = _START_TAG_END.match(rawdata[i : max(end, j + 1)] + "\"'")
+            assert probe is not None
+            if probe.end() != j - i:
+                return -1
+        return end
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -222,10 +294,19 @@ class _Scanner(HTMLParser):
 
     def _add(self, start: int, end: int, ref: bool) -> None:
         if end > start:
+            if start == self.join_at:
+                last = self.pieces[-1]
+                self.pieces[-1] = _Text(last.start, end, ref, last.parent)
+                return
             self.pieces.append(_Text(start, end, ref, self.stack[-1] if self.stack else -1))
 
     def handle_data(self, data: str) -> None:
         at = self._offset()
+        if data == "&#" and self.cdata_elem is None:
+            # Outside script/style, ``goahead`` reports exactly ``&#`` only
+            # when it gives up on a broken character reference, and it then
+            # stops: the rest of this ``feed`` stays unparsed.
+            self.bailed = True
         # In CDATA content (script/style) html.parser reports the raw source,
         # so the length is the source length.
         self._add(at, at + len(data), False)
@@ -242,6 +323,38 @@ class _Scanner(HTMLParser):
         self._add(at, m.end() if m else at + 1, True)
 
 
+def _refusal(elements: list[_Element], parent: int) -> Refusal | None:
+    """Why text whose innermost open element is ``elements[parent]`` takes no link."""
+    index = parent
+    while index >= 0:
+        el = elements[index]
+        if el.tag == "a":
+            return Refusal.IN_LINK
+        if el.tag in _CODE:
+            return Refusal.IN_CODE
+        if el.tag in _HEADINGS:
+            return Refusal.IN_HEADING
+        if el.tag in _NO_TEXT:
+            return Refusal.IN_HTML
+        index = el.parent
+    if parent >= 0 and elements[parent].tag in _TABLE_SECTIONS:
+        return Refusal.NOT_TEXT  # a browser would move this text out of the table
+    return None
+
+
+def _extend_runs(
+    runs: list[Block], elements: list[_Element], pieces: list[_Text], start: int, stop: int
+) -> None:
+    """Add ``pieces[start:stop]`` to ``runs``: adjacent pieces of one kind make one block."""
+    for k in range(start, stop):
+        piece = pieces[k]
+        kind = "text" if _refusal(elements, piece.parent) is None else "other"
+        if runs and runs[-1].end == piece.start and runs[-1].kind == kind:
+            runs[-1] = Block(runs[-1].start, piece.end, kind)
+        else:
+            runs.append(Block(piece.start, piece.end, kind))
+
+
 class HtmlLayout:
     """The text nodes of one HTML answer, and where links and cards may go.
 
@@ -249,8 +362,21 @@ class HtmlLayout:
     """
 
     def __init__(
-        self, text: str, elements: list[_Element], pieces: list[_Text], tokenized: int = -1
+        self,
+        text: str,
+        elements: list[_Element],
+        pieces: list[_Text],
+        tokenized: int = -1,
+        runs: list[Block] | None = None,
+        done: int = 0,
+        starts: list[int] | None = None,
     ) -> None:
+        """Keep ``pieces`` and ``elements`` (not copied).
+
+        ``HtmlIncremental`` passes what it knows already: ``runs``, the
+        blocks of ``pieces[:done]``, and ``starts``, the starts of the first
+        pieces; both are the new layout's to extend.
+        """
         self._text = text
         # Streaming: the source before this offset is tokenized exactly as it
         # would be in any longer text (an unfinished tag, comment, character
@@ -258,15 +384,14 @@ class HtmlLayout:
         self.tokenized = len(text) if tokenized < 0 else tokenized
         self._elements = elements
         self._pieces = pieces
-        self._starts = [p.start for p in pieces]
-        runs: list[Block] = []
-        for piece in pieces:
-            kind = "text" if self._refusal(piece.parent) is None else "other"
-            if runs and runs[-1].end == piece.start and runs[-1].kind == kind:
-                last = runs[-1]
-                runs[-1] = Block(last.start, piece.end, kind)
-            else:
-                runs.append(Block(piece.start, piece.end, kind))
+        if starts is None:
+            starts = [p.start for p in pieces]
+        elif len(starts) < len(pieces):
+            starts += [p.start for p in pieces[len(starts) :]]
+        self._starts = starts
+        if runs is None:
+            runs, done = [], 0
+        _extend_runs(runs, elements, pieces, done, len(pieces))
         self._blocks = tuple(runs)
         self._block_starts = [b.start for b in runs]
 
@@ -282,7 +407,7 @@ class HtmlLayout:
             tokenized = len(text) - len(scanner.rawdata)
             scanner.settled = False
             scanner.close()
-        except Exception:  # pragma: no cover - html.parser is lenient; stay safe if not
+        except Exception:  # ``<![foo]>`` (see ``HtmlIncremental``); stay safe
             tokenized = 0
         scanner.settled = False
         scanner._close(0, len(text), len(text))
@@ -314,18 +439,7 @@ class HtmlLayout:
         return out
 
     def _refusal(self, parent: int) -> Refusal | None:
-        for el in self.ancestors(parent):
-            if el.tag == "a":
-                return Refusal.IN_LINK
-            if el.tag in _CODE:
-                return Refusal.IN_CODE
-            if el.tag in _HEADINGS:
-                return Refusal.IN_HEADING
-            if el.tag in _NO_TEXT:
-                return Refusal.IN_HTML
-        if parent >= 0 and self._elements[parent].tag in _TABLE_SECTIONS:
-            return Refusal.NOT_TEXT  # a browser would move this text out of the table
-        return None
+        return _refusal(self._elements, parent)
 
     def refusal(self, start: int, end: int) -> Refusal | None:
         """Why ``text[start:end]`` can take no link, or None (see ``place``)."""
@@ -429,17 +543,21 @@ class HtmlLayout:
                     return el.start, el.settled
         return limit, container is not None and container.settled_end
 
-    def closed_end(self) -> int:
+    def closed_end(self, parsed: int | None = None) -> int:
         """Streaming: where the first text run that may still change starts.
 
         A run of text is closed once a complete tag (or comment) follows it:
         the mentions in it, their context and what may wrap them are then
         the same in any longer text.  The run that reaches ``tokenized``
         may still grow; nothing from ``tokenized`` on is parsed for good.
+        ``parsed`` (``HtmlIncremental.parsed``) bounds it further: html.parser
+        may still change its mind about a start tag before ``tokenized``
+        (``<a x ="y>`` runs on to a later quote).
         """
-        end = self.tokenized
+        bound = self.tokenized if parsed is None else min(parsed, self.tokenized)
+        end = bound
         for block in reversed(self._blocks):
-            if block.end < self.tokenized:
+            if block.end < bound:
                 break
             end = min(end, block.start)
         return end
@@ -472,3 +590,162 @@ class HtmlLayout:
             if not any(el.tag == "a" and li.start < el.start < li.end for el in self._elements):
                 return None
         return ol.content_end, len(items)
+
+
+class HtmlIncremental:
+    """``HtmlLayout.analyze`` for a text that grows at its end (a stream's buffer).
+
+    ``layout(text)`` returns a layout equal in every respect to
+    ``HtmlLayout.analyze(text)`` (the same elements, text pieces, blocks and
+    ``tokenized``), but feeds ``html.parser`` only what was appended since the
+    previous call: one ``_Scanner`` lives on, and each layout finishes a copy
+    of it (``close()`` guesses at the unparsed tail and the open elements are
+    closed at the end of the text; the live scanner waits for more text).
+    A text that does not extend the previous one starts the analysis over.
+
+    Feeding in parts must give what feeding the whole text at once gives,
+    and ``html.parser`` differs in five places, all handled here:
+
+    - text up to the end of the data fed is reported up to that end (it
+      cannot hold a tag), so a run of text cut by a feed would arrive as two
+      pieces: the next piece is joined to it (``_Scanner.join_at``);
+    - ``&a-b`` at the end of the data is read as the reference ``&a``
+      followed by ``-b``, but in ``&a-b;`` as the reference ``&a-b;``: the
+      live scanner is not fed such a tail (``_safe_end``); the copy is;
+    - a start tag with a quoted value that no quote closes ends at a ``>``
+      inside that value (``<a x ="y>``) until a quote comes, however much
+      later: the live scanner waits at such a tag
+      (``_Scanner.check_for_whole_start_tag``), the copy parses it;
+    - on a broken ``&#`` (``&#;``, ``&#x;``, ``&#12a``) with a ``;`` later,
+      ``goahead`` reports ``&#`` and stops for the rest of that ``feed``; a
+      whole-text feed never gets further, so nor does this one (appended text
+      only joins the unparsed tail that ``close()`` guesses at);
+    - an exception from the parser (``<![foo]>``) ends the parse for good:
+      ``analyze`` keeps what was found before it, with ``tokenized`` 0.
+
+    Each layout costs the new text, the part of the text the live scanner
+    could not parse yet (usually an unfinished tag or reference), and
+    copying the lists of elements and pieces (no Python work per item).
+    After a broken ``&#``, an exception, or at such a start tag it costs
+    the text from there on, as ``analyze`` does.
+    """
+
+    def __init__(self) -> None:
+        self._restart()
+
+    def _restart(self) -> None:
+        self._text = ""
+        self._scanner = _Scanner("")
+        self._scanner.live = True
+        self._fed = 0  # the live scanner has been fed ``text[:_fed]``
+        self._run = 0  # where the trailing run of ``_NAME_CHARS`` in the text starts
+        self._last: HtmlLayout | None = None
+        # The blocks of the live scanner's pieces before ``_done``: all but
+        # its last piece are final (the last one may still be joined).
+        self._runs: list[Block] = []
+        self._done = 0
+        self._starts: list[int] = []  # where the live scanner's pieces start
+
+    @property
+    def parsed(self) -> int:
+        """Where the parse of the last text stops being final; at most its ``tokenized``.
+
+        Before it, any longer text is parsed the same: the same elements
+        start there (tag, start, parent; an open element's end is not
+        known yet) and the same text pieces end there.  ``tokenized`` may
+        lie further: ``html.parser`` ends ``<a x ="y>`` at its ``>`` and
+        reads a trailing ``&a-b`` as ``&a`` and ``-b``, but a later quote
+        or ``;`` changes both.  0 before the first layout.
+        """
+        if self._last is None:
+            return 0
+        return min(self._fed - len(self._scanner.rawdata), self._last.tokenized)
+
+    def layout(self, text: str) -> HtmlLayout:
+        """The layout of ``text``; ``HtmlLayout.analyze(text)``, fed only the new text."""
+        if not text.startswith(self._text):
+            self._restart()
+        elif self._last is not None and len(text) == len(self._text):
+            return self._last
+        self._extend(text)
+        self._last = self._snapshot()
+        return self._last
+
+    def _extend(self, text: str) -> None:
+        live = self._scanner
+        base = len(self._text)
+        suffix = text[base:]
+        self._text = text
+        live.text = text
+        live.line_starts.extend(base + m.end() for m in _NEWLINE.finditer(suffix))
+        kept = len(suffix.rstrip(_NAME_CHARS))
+        if kept:
+            self._run = base + kept
+        end = self._safe_end(text)
+        if end > self._fed:
+            live.feed_more(text[self._fed : end], self._fed)
+            self._fed = end
+
+    def _safe_end(self, text: str) -> int:
+        """The end of the longest prefix of ``text`` whose parse the rest cannot change.
+
+        ``goahead`` reads ``&`` + letter + ``[-.a-zA-Z0-9]*`` running to the end
+        of its data by backtracking (``&a-b`` is ``&a`` then ``-b``), so a
+        cut there is not final; cut before its ``&`` (and again if the text
+        before it ends so too).
+        """
+        end = len(text)
+        start = self._run
+        while 0 < start < end and text[start - 1] == "&" and text[start] in _LETTERS:
+            end = start - 1
+            start = end
+            while start > 0 and text[start - 1] in _NAME_CHARS:
+                start -= 1
+        return end
+
+    def _snapshot(self) -> HtmlLayout:
+        """Finish a copy of the live scanner as ``analyze`` finishes its scanner."""
+        live = self._scanner
+        text = self._text
+        stable = len(live.pieces) - 1
+        if stable > self._done:
+            _extend_runs(self._runs, live.elements, live.pieces, self._done, stable)
+            self._done = stable
+        # A joined piece keeps its start.
+        if len(self._starts) < len(live.pieces):
+            self._starts += [p.start for p in live.pieces[len(self._starts) :]]
+        scanner = _Scanner.__new__(_Scanner)  # a shallow copy (``copy.copy``, faster)
+        scanner.__dict__.update(live.__dict__)
+        scanner.live = False
+        # Parsing on changes only the open elements (and adds new ones).
+        elements = list(live.elements)
+        for k in live.stack:
+            el = elements[k]
+            elements[k] = _Element(
+                el.tag, el.start, el.parent, el.content_end, el.end, el.settled, el.settled_end
+            )
+        scanner.elements = elements
+        scanner.stack = list(live.stack)
+        scanner.pieces = list(live.pieces)
+        # The rest of ``analyze``: the rest of its ``feed``, then ``close``.
+        scanner.feed_more(text[self._fed :], self._fed)
+        scanner.settled = False
+        tokenized = 0
+        if not scanner.failed:
+            try:
+                tokenized = len(text) - len(scanner.rawdata)
+                scanner.close()
+            except Exception:  # as in ``analyze``
+                tokenized = 0
+        scanner._close(0, len(text), len(text))
+        # ``analyze`` then ends any element still without an end, but there
+        # is none: an element is either open (and just closed) or has its end.
+        return HtmlLayout(
+            text,
+            scanner.elements,
+            scanner.pieces,
+            tokenized,
+            list(self._runs),
+            self._done,
+            list(self._starts),
+        )
