@@ -657,3 +657,19 @@ def test_recorded_anthropic_sdk_streams(path: Path, as_objects: bool) -> None:
     whole = SDK_LINKER.link(answer)
     assert whole.links
     assert "".join(SDK_LINKER.stream(deltas)) == whole.text
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 16])
+@pytest.mark.parametrize("style", ["inline", "card", "reference"])
+def test_html_tag_closed_later_by_a_quote_is_not_linked_into(size: int, style: str) -> None:
+    # ``<span title ="x>`` reads as a complete tag at its ``>`` until a later
+    # quote turns everything up to that quote into the attribute's value: a
+    # link placed in the text in between would land inside an attribute.
+    answer = (
+        '<p>前言</p><span title ="x>注意</span><p>推荐面膜，很好。</p>'
+        '<p>理肤泉B5修复面膜也行。</p><b class="z">尾</b>'
+    )
+    linker = FORMS[style, "html"]
+    whole = linker.link(answer)
+    chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+    assert "".join(linker.stream(chunks)) == whole.text

@@ -63,7 +63,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
-from ._html import HtmlLayout
+from ._html import HtmlIncremental, HtmlLayout
 from ._markdown import Block, MarkdownLayout, ScanPoint
 from ._result import LinkResult
 
@@ -130,6 +130,7 @@ class LinkStream:
         self._matcher = matcher
         # Where blocks break: a line end in Markdown, a tag's end in HTML.
         self._break = ">" if self._html else "\n"
+        self._html_layouts = HtmlIncremental()
         # Whether a mention can start before a break and end after it (only
         # if a keyword holds the character; catalogs refuse line breaks).
         self._spans_break = self._linker._snapshot.keywords_contain(self._break)
@@ -255,9 +256,14 @@ class LinkStream:
         html: HtmlLayout | None = None
         markdown: MarkdownLayout | None = None
         if self._html:
-            html = HtmlLayout.analyze(text)
-            complete = html.tokenized
-            closed = max(self._closed, html.closed_end())
+            # Parsed only for the text fed since the last time.  What
+            # html.parser has tokenized is not always final (a later quote
+            # can turn ``<span title ="x>`` and the text after it into one
+            # tag), so ``C`` stops where the parse is final for any longer text.
+            html = self._html_layouts.layout(text)
+            parsed = self._html_layouts.parsed
+            complete = min(html.tokenized, parsed)
+            closed = max(self._closed, html.closed_end(parsed))
         else:
             complete = text.rfind("\n") + 1
             end, markdown = _closed_end(text[:complete], self._scan)
