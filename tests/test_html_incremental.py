@@ -400,3 +400,16 @@ def measure(step: int = 16, rounds: int = 15) -> None:
     for f, name in ((whole, "HtmlLayout.analyze"), (incremental, "HtmlIncremental.layout")):
         print(f"{name:24} {best[f] * 1e3:8.2f} ms  ({best[f] / n * 1e6:.1f} us a snapshot)")
     print(f"incremental is {best[whole] / best[incremental]:.1f}x faster")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_visible_text_of_a_range_is_that_range_of_the_whole(data: st.DataObject) -> None:
+    # The language tracker asks only for the part it has not counted yet.
+    text = data.draw(st.sampled_from(DEMO_HTML))
+    layout = HtmlLayout.analyze(text)
+    whole = layout.visible_text()
+    assert len(whole) == len(text)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text) + 3))
+    assert layout.visible_text(start, end) == whole[start:end]

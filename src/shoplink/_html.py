@@ -490,16 +490,25 @@ class HtmlLayout:
             return Refusal.NOT_TEXT
         return Placement(start, end)
 
-    def visible_text(self) -> str:
-        """``text`` with everything but text nodes blanked to spaces (same length).
+    def visible_text(self, start: int = 0, end: int | None = None) -> str:
+        """``text[start:end]`` with everything but text nodes blanked to spaces (same length).
 
         For language detection: tag names and attributes are Latin letters
-        that would make a Chinese answer look English.
+        that would make a Chinese answer look English.  Only the pieces in
+        the range are visited (a stream asks about the new part only).
         """
-        out = [" "] * len(self._text)
-        for piece in self._pieces:
-            if self._refusal(piece.parent) not in (Refusal.IN_HTML,):
-                out[piece.start : piece.end] = self._text[piece.start : piece.end]
+        end = len(self._text) if end is None else min(end, len(self._text))
+        if start >= end:
+            return ""
+        out = [" "] * (end - start)
+        i = max(0, bisect.bisect_right(self._starts, start) - 1)
+        pieces = self._pieces
+        while i < len(pieces) and pieces[i].start < end:
+            piece = pieces[i]
+            a, b = max(piece.start, start), min(piece.end, end)
+            if a < b and self._refusal(piece.parent) is not Refusal.IN_HTML:
+                out[a - start : b - start] = self._text[a:b]
+            i += 1
         return "".join(out)
 
     def card_anchor(self, pos: int) -> int:

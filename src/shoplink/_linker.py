@@ -20,7 +20,7 @@ import bisect
 import datetime as _dt
 import functools
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -393,8 +393,10 @@ class _LanguageTracker:
     a long answer; this keeps running counts instead.
     """
 
-    def __init__(self, text: str) -> None:
-        self._text = text
+    def __init__(self, text_of: Callable[[int, int], str]) -> None:
+        # ``text_of(start, end)``: the text whose scripts count (for HTML,
+        # the text nodes only, the rest blanked), asked only for new ranges.
+        self._text_of = text_of
         self._upto = 0
         self._han = 0
         self._latin = 0
@@ -407,7 +409,7 @@ class _LanguageTracker:
 
     def at(self, end: int) -> str:
         if end > self._upto:
-            han, latin = count_scripts(self._text[self._upto : end])
+            han, latin = count_scripts(self._text_of(self._upto, end))
             self._han += han
             self._latin += latin
             self._upto = end
@@ -443,7 +445,9 @@ class _Run:
             resume = scan
         self.layout = layout if layout is not None else linker._renderer.analyze(text, resume)
         self.languages = _LanguageTracker(
-            self.layout.visible_text() if isinstance(self.layout, HtmlLayout) else text
+            self.layout.visible_text
+            if isinstance(self.layout, HtmlLayout)
+            else lambda start, end: text[start:end]
         )
         self.first_number = linker._renderer.first_number(text, self.layout)
         self.links: list[Link] = []
