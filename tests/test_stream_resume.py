@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import _linker
+from shoplink import _linker, _markdown
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
@@ -199,3 +199,32 @@ def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
     ]:
         result, _ = linker._link_from(text, query, now, carry, len(text))
         assert result == linker.link(text, query, now=now)
+
+
+@pytest.mark.parametrize(
+    "item", ["- 第{i}项：推荐理肤泉B5修复面膜\n", "> 引用第{i}行\n", "{i}. **玉泽面膜** 很好\n"]
+)
+def test_resumed_block_scan_does_not_rescan_an_open_container(
+    item: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stream analyzes its buffer at every line end; inside a long list or
+    # quote nothing is ever "closed", and resuming only from points where
+    # nothing was open re-read the whole container each time (quadratic).
+    lines = [item.format(i=i) for i in range(200)]
+    fed = 0
+    original = _markdown._BlockScanner.feed
+
+    def counting(self: Any, start: int, end: int) -> None:
+        nonlocal fed
+        fed += 1
+        original(self, start, end)
+
+    monkeypatch.setattr(_markdown._BlockScanner, "feed", counting)
+    point: ScanPoint | None = None
+    text = ""
+    for line in lines:
+        text += line
+        layout = MarkdownLayout.analyze(text, point)
+        point = layout.scan_point
+    assert fed <= len(lines) + 1
+    _same_layout(layout, MarkdownLayout.analyze(text))

@@ -1469,13 +1469,49 @@ _QUIRK_START = re.compile(r"[ \t]{0,3}(?:[-*+>#]|\d{1,9}[.)])")
 
 @attrs.frozen
 class ScanPoint:
-    """Where ``MarkdownLayout.analyze`` can resume: a line start with nothing open."""
+    """Where ``MarkdownLayout.analyze`` can resume: the start of a line after a ``\\n``.
+
+    The block scanner's whole state there: what it emitted, and the
+    containers and the leaf still open (copies; a resume copies them again,
+    so one point serves many resumes).
+    """
 
     at: int
     out: tuple[_LeafInfo, ...]  # the leaves emitted before ``at``
     refs: frozenset[str]  # the definitions seen before ``at``
     quirk: int  # the table quirk's offset before ``at``, or -1
     prev: tuple[int, int]  # the line before ``at`` (start, end of content)
+    containers: tuple[_Container, ...] = ()  # open at ``at``
+    leaf: _Leaf | None = None  # open at ``at``
+    content_upto: int = 0
+
+    @classmethod
+    def of(cls, scanner: _BlockScanner, at: int, quirk: int, prev: tuple[int, int]) -> ScanPoint:
+        """The state of ``scanner`` before it reads the line at ``at``."""
+        return cls(
+            at,
+            tuple(scanner.out),
+            frozenset(scanner.refs),
+            quirk,
+            prev,
+            tuple(attrs.evolve(c) for c in scanner.containers),
+            _copy_leaf(scanner.leaf),
+            scanner.content_upto,
+        )
+
+    def restore(self, scanner: _BlockScanner) -> None:
+        """Put ``scanner`` in the state this point was taken in."""
+        scanner.out = list(self.out)
+        scanner.refs = set(self.refs)
+        scanner.containers = [attrs.evolve(c) for c in self.containers]
+        scanner.leaf = _copy_leaf(self.leaf)
+        scanner.content_upto = self.content_upto
+
+
+def _copy_leaf(leaf: _Leaf | None) -> _Leaf | None:
+    if leaf is None:
+        return None
+    return attrs.evolve(leaf, lines=[attrs.evolve(line) for line in leaf.lines])
 
 
 def _table_quirk(scan: str) -> int:
@@ -1552,7 +1588,7 @@ class MarkdownLayout:
         self._unsure_from = len(text) + 1  # from here on, refuse (see _table_quirk)
         # (prefix, suffix) -> (valid, label holds a code/HTML closer)
         self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
-        # The last line end after which nothing was open (``analyze(resume=)``).
+        # Where a longer text's analysis can resume (``analyze(resume=)``).
         self.scan_point: ScanPoint | None = None
 
     @classmethod
@@ -1563,9 +1599,9 @@ class MarkdownLayout:
         CommonMark says.  Offsets always refer to ``text`` itself.
 
         ``resume``: a ``scan_point`` of an earlier layout of a prefix of
-        ``text``; the lines before it are not scanned again (the scanner's
-        state there holds only what they emitted: nothing was open).  The
-        layout is the same as without it.
+        ``text``; the lines before it are not scanned again (the point holds
+        the scanner's whole state there, open containers and leaf included).
+        The layout is the same as without it.
         """
         # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
         scan = _LONE_CR.sub("\n", text) if "\r" in text else text
@@ -1577,15 +1613,17 @@ class MarkdownLayout:
         prev_start, prev_end = -1, -1
         if resume is not None and resume.at <= n:
             pos = resume.at
-            scanner.out = list(resume.out)
-            scanner.refs = set(resume.refs)
+            resume.restore(scanner)
             quirk = resume.quirk if resume.quirk >= 0 else n + 1
             prev_start, prev_end = resume.prev
         point = resume
-        # The last resumable line end: (at, leaves emitted, refs, quirk, prev line).
-        mark: tuple[int, int, frozenset[str], int, tuple[int, int]] | None = None
-        refs: frozenset[str] = frozenset(scanner.refs)
+        # The next analysis of a longer text resumes after the last "\n" (a
+        # line ending in a lone CR may still become CRLF).
+        mark = text.rfind("\n") + 1
         while pos < n:
+            if pos == mark:
+                found = quirk if quirk <= n else -1
+                point = ScanPoint.of(scanner, pos, found, (prev_start, prev_end))
             nl = scan.find("\n", pos)
             nxt = n if nl < 0 else nl + 1
             scanner.feed(pos, nxt)
@@ -1603,16 +1641,9 @@ class MarkdownLayout:
                 quirk = prev_start
             prev_start, prev_end = pos, end
             pos = nxt
-            # Nothing open after a complete line (its "\n" is the answer's
-            # own, not a lone CR that a later LF could join): resumable.
-            if nl >= 0 and text[nl] == "\n" and scanner.leaf is None and not scanner.containers:
-                if len(refs) != len(scanner.refs):  # refs only grow
-                    refs = frozenset(scanner.refs)
-                mark = (nxt, len(scanner.out), refs, quirk, (prev_start, prev_end))
-        if mark is not None:
-            at, emitted, refs, found, prev = mark
-            kept = tuple(scanner.out[:emitted])
-            point = ScanPoint(at, kept, refs, found if found <= n else -1, prev)
+        if mark == n and n > 0 and pos == n and (point is None or point.at < n):
+            found = quirk if quirk <= n else -1
+            point = ScanPoint.of(scanner, n, found, (prev_start, prev_end))
         scanner.finish()
         layout = cls(text, scanner.out, scanner.refs, scan)
         layout._unsure_from = quirk
