@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import corpus  # noqa: E402
 import shoplink  # noqa: E402
 from shoplink import Catalog, Linker, Merchant, Product, ProductIndex  # noqa: E402
-from shoplink._matcher import KeywordMatcher, available_backends  # noqa: E402
+from shoplink._matcher import KeywordMatcher, available_backends, default_backend  # noqa: E402
 from shoplink._text import fold_text  # noqa: E402
 
 _MERCHANT = Merchant("shop", "Shop", domains=("shop.example",))
@@ -184,6 +184,9 @@ def contenders(products: list[list[str]], catalog: Catalog) -> dict[str, Callabl
         out[f"shoplink matcher ({backend})"] = matcher.find
         linker = Linker(catalog, index=index, max_links=None)
         out[f"shoplink link() ({backend})"] = linker.link
+        if backend == default_backend():
+            # What a user gets without options: at most 5 links per answer.
+            out["shoplink link() default max_links=5"] = Linker(catalog, index=index).link
 
     rust = ahocorasick_rs.AhoCorasick(
         folded, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest, store_patterns=False
@@ -427,6 +430,12 @@ def report(results: dict[str, Any], command: str) -> str:
             "shoplink link() ({b})",
             "flashtext2 replace_keywords",
             "> 1 at 100k",
+        ),
+        (
+            "link() default max_links=5 / raw pyahocorasick iter()",
+            "shoplink link() default max_links=5",
+            "pyahocorasick iter() raw",
+            "",
         ),
         (
             "link() (pyahocorasick) / raw pyahocorasick iter()",
