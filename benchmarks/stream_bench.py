@@ -13,12 +13,16 @@ Groups:
 * ``chunk``: the same answers streamed in 1, 2, 3 and 4 character chunks:
   the per-chunk overhead.  Divide the time by the number of chunks
   (printed in ``extra_info``) for the cost of one ``feed``.
+* ``form-STYLE-FORMAT``: each link form (inline, card, reference) in
+  Markdown and in HTML (the demo answers rendered by markdown-it-py),
+  linked whole and streamed in 16-character chunks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import markdown_it
 import pytest
 
 import shoplink
@@ -58,3 +62,33 @@ def test_stream_16_char_chunks(benchmark: Any) -> None:
 def test_stream_small_chunks(benchmark: Any, size: int) -> None:
     benchmark.extra_info["chunks"] = sum(-(-len(a) // size) for a, _ in ANSWERS)
     benchmark(_streamed, size)
+
+
+_HTML = [(markdown_it.MarkdownIt().render(a), q) for a, q in ANSWERS]
+FORMS = [(style, fmt) for fmt in ("markdown", "html") for style in ("inline", "card", "reference")]
+
+
+def _form(style: str, fmt: str) -> tuple[shoplink.Linker, list[tuple[str, str]]]:
+    linker = shoplink.Linker(shoplink.demo_catalog(), style=style, format=fmt)
+    return linker, (_HTML if fmt == "html" else ANSWERS)
+
+
+@pytest.mark.parametrize(("style", "fmt"), FORMS)
+def test_form_whole(benchmark: Any, style: str, fmt: str) -> None:
+    linker, answers = _form(style, fmt)
+    benchmark.group = f"form-{style}-{fmt}"
+    benchmark(lambda: [linker.link(a, q) for a, q in answers])
+
+
+@pytest.mark.parametrize(("style", "fmt"), FORMS)
+def test_form_stream_16(benchmark: Any, style: str, fmt: str) -> None:
+    linker, answers = _form(style, fmt)
+    benchmark.group = f"form-{style}-{fmt}"
+
+    def run() -> None:
+        for answer, query in answers:
+            chunks = [answer[i : i + 16] for i in range(0, len(answer), 16)]
+            for _ in linker.stream(chunks, query):
+                pass
+
+    benchmark(run)
