@@ -673,3 +673,23 @@ def test_html_tag_closed_later_by_a_quote_is_not_linked_into(size: int, style: s
     whole = linker.link(answer)
     chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
     assert "".join(linker.stream(chunks)) == whole.text
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_keyword_holding_the_break_character_streams_like_whole(fmt: str) -> None:
+    # "3>2" holds HTML's break character: a mention may start before a ">"
+    # and end after it, so plain text is not released up to the last ">".
+    catalog = catalog_from_rows([product_row("c1", ["3>2面膜"]), product_row("c2", ["玉泽面膜"])])
+    linker = shoplink.Linker(catalog, format=fmt, min_gap=0)
+    answer = (
+        "<p>推荐3>2面膜，修护好。</p><p>还有玉泽面膜。</p><p>3>2面膜</p>"
+        if fmt == "html"
+        else "推荐3>2面膜，修护好。\n\n还有玉泽面膜。\n\n3>\n2面膜\n"
+    )
+    whole = linker.link(answer).text
+    # HTML links both; Markdown refuses a mention holding ">" (markup).
+    assert whole.count("<a ") == 2 if fmt == "html" else whole.count("](") == 1
+    assert linker._snapshot.keywords_contain(">")
+    for size in (1, 2, 3, 5):
+        chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+        assert "".join(linker.stream(chunks)) == whole

@@ -183,11 +183,15 @@ class LinkStream:
         self._text += piece
         out: list[str] = []
         # Blocks close at a newline in Markdown, at the end of a tag in HTML.
-        # The closed end costs a block scan (a parse of the whole buffer in
-        # HTML), and a re-link more, so both are only asked for when a
-        # re-link has something to decide (``_relink_due``); text with no
-        # mention goes out through ``_release_open`` meanwhile.
-        if self._recheck or (self._break in piece and self._relink_due(len(self._text))):
+        # The closed end costs a block scan, and a re-link more, so both are
+        # only asked for when a re-link has something to decide
+        # (``_relink_due``); text with no mention goes out through
+        # ``_release_open`` meanwhile, up to the last break (or, if a keyword
+        # holds one, through the closed end as before).
+        if self._recheck or (
+            self._break in piece
+            and (self._spans_break or self._relink_due(len(self._text)))
+        ):
             out.append(self._release_closed())
         out.append(self._release_open())
         return "".join(out)
