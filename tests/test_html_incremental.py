@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import shoplink
+from shoplink import _html
 from shoplink._html import HtmlIncremental, HtmlLayout
 
 DEMO_HTML = [markdown_it.MarkdownIt().render(a.answer) for a in shoplink.demo_answers()]
@@ -413,3 +414,39 @@ def test_visible_text_of_a_range_is_that_range_of_the_whole(data: st.DataObject)
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, len(text) + 3))
     assert layout.visible_text(start, end) == whole[start:end]
+
+
+# -- other Python versions: a full parse per layout ---------------------------
+
+
+@pytest.mark.parametrize("regex", ["kept", "missing"])
+@pytest.mark.parametrize("text", HOSTILE[:8] + DEMO_HTML[:2])
+def test_full_parse_fallback(text: str, regex: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where feeding html.parser in parts is not known to equal one feed
+    # (another CPython), each layout is ``analyze`` itself, and ``parsed``
+    # still comes from a live scanner: never past what a quote may change.
+    monkeypatch.setattr(_html, "_INCREMENTAL", False)
+    if regex == "missing":
+        monkeypatch.setattr(_html, "_START_TAG_END", None)
+    inc = HtmlIncremental()
+    for stop in range(len(text) + 1):
+        layout = inc.layout(text[:stop])
+        whole = HtmlLayout.analyze(text[:stop])
+        assert layout.blocks == whole.blocks
+        assert layout.tokenized == whole.tokenized
+        assert inc.parsed <= layout.tokenized
+        later = HtmlLayout.analyze(text)
+        assert parsed_before(layout, inc.parsed) == parsed_before(later, inc.parsed)
+
+
+def test_full_parse_fallback_streams_like_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_html, "_INCREMENTAL", False)
+    monkeypatch.setattr(_html, "_START_TAG_END", None)
+    linker = shoplink.Linker(shoplink.demo_catalog(), format="html")
+    answer = (
+        '<p>前言</p><span title ="x>注意</span><p>推荐面膜，很好。</p>'
+        '<p>理肤泉B5修复面膜也行。</p><b class="z">尾</b>' + DEMO_HTML[0]
+    )
+    for size in (1, 7, 16):
+        chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
+        assert "".join(linker.stream(chunks)) == linker.link(answer).text

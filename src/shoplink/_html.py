@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import html.parser
 import re
+import sys
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
@@ -124,7 +125,13 @@ _ESCAPE = frozenset({"ul", "ol", "dl", "menu", "table", "blockquote", "details",
 _CLOSES_P = _BLOCK - {"body", "html", "td", "th", "tr", "tbody", "thead", "tfoot", "dd", "dt"}
 _NEWLINE = re.compile("\n")
 # The pattern ``HTMLParser.check_for_whole_start_tag`` locates a start tag's end with.
-_START_TAG_END: re.Pattern[str] = html.parser.locatestarttagend_tolerant  # type: ignore[attr-defined]
+_START_TAG_END: re.Pattern[str] | None = getattr(html.parser, "locatestarttagend_tolerant", None)
+# ``HtmlIncremental`` feeds ``html.parser`` in parts and relies on how this
+# CPython's parser behaves then (five places, see the class); that was
+# checked on CPython 3.11 (tests/test_html_incremental.py, every-character
+# cuts and Hypothesis).  On other versions each layout is a full parse, as
+# ``HtmlLayout.analyze`` does: slower for long streams, never different.
+_INCREMENTAL = sys.version_info[:2] == (3, 11) and _START_TAG_END is not None
 # What ``html.parser``'s ``entityref`` reads in a name, and its first character.
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _NAME_CHARS = "".join(sorted(_LETTERS)) + "0123456789-."
@@ -214,6 +221,10 @@ class _Scanner(HTMLParser):
         end = super().check_for_whole_start_tag(i)
         if end >= 0 and self.live:
             rawdata = self.rawdata
+            if _START_TAG_END is None:
+                # Cannot tell where a closing quote would end the tag: any
+                # quote in it makes the live scanner wait (``parsed`` stops).
+                return -1 if ("'" in rawdata[i:end] or '"' in rawdata[i:end]) else end
             located = _START_TAG_END.match(rawdata, i)
             assert located is not None  # it matched in ``super()``
             j = located.end()
@@ -675,6 +686,13 @@ class HtmlIncremental:
         if not text.startswith(self._text):
             self._restart()
         elif self._last is not None and len(text) == len(self._text):
+            return self._last
+        if not _INCREMENTAL:
+            # A full parse; the live scanner, fed the whole text afresh,
+            # still tells where the parse is final (``parsed``).
+            self._restart()
+            self._extend(text)
+            self._last = HtmlLayout.analyze(text)
             return self._last
         self._extend(text)
         self._last = self._snapshot()
