@@ -150,6 +150,8 @@ class LinkStream:
         # a card whose position is not final yet, or (reference style) the
         # markers, whose numbers depend on the end of the answer.
         self._hold: int | None = None
+        # Mention starts of the HTML cards that set ``_hold``.
+        self._unsettled: list[int] = []
         self._finished = False
         # What the last re-link decided for the blocks before ``C``.
         self._carry: _Carry | None = None
@@ -279,6 +281,15 @@ class LinkStream:
             self._closed = closed
             self._tail_first = None
             self._scanned = closed
+        if (
+            html is not None
+            and self._hold is not None
+            and any(not html.card_anchor_settled(start) for start in self._unsettled)
+        ):
+            # A card that held the release back is still not where it will
+            # stay (its list or paragraph goes on): a re-link would release
+            # nothing past it, so it waits for the next tag.
+            return ""
         held = self._recheck
         if self._hold is None and (
             closed < self._pos or (closed == self._linked_at and not held)
@@ -322,6 +333,7 @@ class LinkStream:
         """
         text = self._text
         self._hold = None
+        self._unsettled = []
         if self._holds_markers:
             # The first marker's number is 1 + the size of the answer's own
             # reference list, and that list must END the answer: from the
@@ -348,6 +360,7 @@ class LinkStream:
                     low = block.end if block is not None else link.end
                     bound = min(bound, low)
                     self._hold = bound
+                    self._unsettled.append(link.start)
             if self._hold is not None:
                 # A row that a pending card might still join is not final.
                 return bound, 0
