@@ -1588,6 +1588,10 @@ class MarkdownLayout:
         self._unsure_from = len(text) + 1  # from here on, refuse (see _table_quirk)
         # (prefix, suffix) -> (valid, label holds a code/HTML closer)
         self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
+        # (start, end, what ``_structure`` found) for the last mention asked about
+        self._last_structure: (
+            tuple[int, int, tuple[_LeafInfo, _Unit, tuple[int, int]] | Refusal] | None
+        ) = None
         # Where a longer text's analysis can resume (``analyze(resume=)``).
         self.scan_point: ScanPoint | None = None
 
@@ -1735,13 +1739,29 @@ class MarkdownLayout:
         cheap, for reporting mentions that will not be linked anyway.  If
         this returns a refusal, ``place`` returns the same one.
         """
+        found = self._structure(start, end)
+        return found if isinstance(found, Refusal) else None
+
+    def _structure(
+        self, start: int, end: int
+    ) -> tuple[_LeafInfo, _Unit, tuple[int, int]] | Refusal:
+        """``_locate`` then ``_structural``, kept for the last mention asked about.
+
+        The linker asks ``refusal`` and then ``place`` about the same mention.
+        """
+        last = self._last_structure
+        if last is not None and last[0] == start and last[1] == end:
+            return last[2]
         where = self._locate(start, end)
         if isinstance(where, Refusal):
-            return where
-        _info, unit = where
-        assert unit is not None
-        found = self._structural(unit, start, end)
-        return found if isinstance(found, Refusal) else None
+            found: tuple[_LeafInfo, _Unit, tuple[int, int]] | Refusal = where
+        else:
+            info, unit = where
+            assert unit is not None
+            span = self._structural(unit, start, end)
+            found = span if isinstance(span, Refusal) else (info, unit, span)
+        self._last_structure = (start, end, found)
+        return found
 
     def place(
         self,
@@ -1765,15 +1785,10 @@ class MarkdownLayout:
             A ``Placement`` (possibly wider than the mention, to wrap a whole
             emphasis), or the ``Refusal`` saying why not.
         """
-        where = self._locate(start, end)
-        if isinstance(where, Refusal):
-            return where
-        info, unit = where
-        assert unit is not None
-        found = self._structural(unit, start, end)
+        found = self._structure(start, end)
         if isinstance(found, Refusal):
             return found
-        s, e = found
+        info, unit, (s, e) = found
         affixes = self._affixes.get((prefix, suffix))
         if affixes is None:
             label = _label_of(suffix)
