@@ -130,7 +130,8 @@ class LinkStream:
         self._matcher = matcher
         # Where blocks break: a line end in Markdown, a tag's end in HTML.
         self._break = ">" if self._html else "\n"
-        self._html_layouts = HtmlIncremental()
+        # HTML only: the buffer's layouts, parsing only what was appended.
+        self._html_layouts = HtmlIncremental() if self._html else None
         # Whether a mention can start before a break and end after it (only
         # if a keyword holds the character; catalogs refuse line breaks).
         self._spans_break = self._linker._snapshot.keywords_contain(self._break)
@@ -261,7 +262,7 @@ class LinkStream:
         first = self._scan_open()
         html: HtmlLayout | None = None
         markdown: MarkdownLayout | None = None
-        if self._html:
+        if self._html_layouts is not None:
             # Parsed only for the text fed since the last time.  What
             # html.parser has tokenized is not always final (a later quote
             # can turn ``<span title ="x>`` and the text after it into one
