@@ -129,6 +129,20 @@ def test_gates_can_be_turned_off_extended_and_loaded_from_files(tmp_path: Path) 
     assert not linker.link(answer, query="狗狗粮").links
 
 
+def test_answer_pattern_trips_at_its_original_offset() -> None:
+    # The pattern runs on the folded answer ("ﬀ" folds to two letters) and
+    # trips at the end of its match in the answer as written; a gate without
+    # patterns comes first in the list.
+    gate = Gate("pets", patterns=("狗+粮",), scope="answer")
+    linker = shoplink.Linker(catalog(), gates=[*shoplink.default_gates(), gate])
+    answer = "面膜 first.\n\nﬀ ﬀ 狗狗粮, then CeraVe cream."
+    result = linker.link(answer)
+    assert [link.mention for link in result.links] == ["面膜"]
+    end = answer.index("粮") + 1
+    assert reasons(result) == [("CeraVe cream", SkipReason.GATED)]
+    assert result.skipped[0].detail == f"pets: 're:狗+粮' in the answer at {end}"
+
+
 def test_gate_terms_are_folded_like_keywords() -> None:
     gate = Gate("x", terms=("OINTMENT",))
     assert not shoplink.Linker(catalog(), gates=[gate]).link("面膜", query="Ｏｉｎｔｍｅｎｔ?").links

@@ -37,7 +37,7 @@ import attrs
 
 from ._exceptions import ConfigError
 from ._matcher import KeywordMatcher
-from ._text import fold
+from ._text import Folded, fold
 
 __all__ = ["GATE_SCOPES", "Gate", "GateSet", "GateTrip", "default_gates"]
 
@@ -199,6 +199,22 @@ def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
+def _first_pattern(
+    compiled: list[tuple[str, re.Pattern[str]]], folded: Folded, best: tuple[int, str] | None
+) -> tuple[int, str] | None:
+    """The earliest-ending of ``best`` and the first match of each pattern (original offsets)."""
+    for pattern, regex in compiled:
+        m = regex.search(folded.text)
+        if m is None:
+            continue
+        end = m.end()
+        if folded.origin is not None and end > 0:
+            end = folded.origin[end - 1] + 1
+        if best is None or end < best[0]:
+            best = (end, "re:" + pattern)
+    return best
+
+
 class GateSet:
     """Gates compiled for matching: one keyword automaton over every term part.
 
@@ -239,7 +255,7 @@ class GateSet:
 
     def _trips(self, text: str, source: str) -> list[GateTrip]:
         firsts = self._first_ends(text)
-        folded = fold(_normalise(text))
+        folded: Folded | None = None  # made on the first gate in scope with patterns
         out: list[GateTrip] = []
         for gate, compiled, terms in zip(
             self.gates, self._compiled, self._folded_terms, strict=True
@@ -253,15 +269,10 @@ class GateSet:
                     end = max(e for e in ends if e is not None)
                     if best is None or end < best[0]:
                         best = (end, term)
-            for pattern, regex in compiled:
-                m = regex.search(folded.text)
-                if m is None:
-                    continue
-                end = m.end()
-                if folded.origin is not None and end > 0:
-                    end = folded.origin[end - 1] + 1
-                if best is None or end < best[0]:
-                    best = (end, "re:" + pattern)
+            if compiled:
+                if folded is None:
+                    folded = fold(_normalise(text))
+                best = _first_pattern(compiled, folded, best)
             if best is not None:
                 out.append(GateTrip(gate.name, best[1], source, best[0]))
         out.sort(key=lambda t: t.end)
