@@ -212,7 +212,10 @@ class LinkStream:
         self._finished = True
         if self._pos == len(self._text) and not self._text:
             return ""
-        result = self._link()
+        # HTML: the stream's layout of the final text is ``analyze``'s, made
+        # from what was already parsed instead of parsing the answer again.
+        layout = self._html_layouts.layout(self._text) if self._html_layouts else None
+        result = self._link(layout=layout)
         return self._release(result, len(self._text), None)
 
     # -- internals -----------------------------------------------------------
