@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import _linker, _markdown
+from shoplink import SkipReason, _linker, _markdown
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
@@ -97,25 +97,35 @@ def test_resumed_relink_carries_cross_block_state(
             check_stream(linker, answer, chunks, query)
 
 
-def test_the_carry_is_used() -> None:
-    """Re-links really resume (else this is only the full path again)."""
-    calls: list[int] = []
+@pytest.mark.parametrize("form", list(RESUMING_FORMS), ids=FORM_IDS)
+def test_the_carry_is_used(form: tuple[str, str, str]) -> None:
+    """Re-links really resume, every time (else this is only the full path again).
+
+    On the demo answers nothing a carry checks ever changes after it was
+    made (hits, their blocks, gate trips, marker numbers), so every re-link
+    must take over everything its carry decided.
+    """
+    linker = RESUMING_FORMS[form]
+    calls: list[tuple[int, int]] = []
     original = _linker._Run._resume
 
     def spy(run: Any, hits: Any, carry: Any) -> int:
         taken = original(run, hits, carry)
-        calls.append(taken)
+        calls.append((taken, len(carry.hits) if carry is not None else 0))
         return taken
 
-    a = next(a for a in ANSWERS if a.id == "qa-01")
     mp = pytest.MonkeyPatch()
     mp.setattr(_linker._Run, "_resume", spy)
     try:
-        chunks = cut(a.answer, range(0, len(a.answer), 16))
-        check_stream(shoplink.Linker(DEMO), a.answer, chunks, a.query)
+        for a in ANSWERS:
+            answer = answer_in(form[1], a)
+            chunks = cut(answer, range(0, len(answer), 16))
+            check_stream(linker, answer, chunks, a.query)
     finally:
         mp.undo()
-    assert any(taken > 0 for taken in calls), calls
+    assert sum(taken for taken, _ in calls) > 0, calls
+    assert [c for c in calls if c[0] != c[1]] == [], calls
+    a = next(a for a in ANSWERS if a.id == "qa-01")
     assert _resume_steps(shoplink.Linker(DEMO), a.answer, a.query) > 0
 
 
@@ -199,6 +209,26 @@ def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
     ]:
         result, _ = linker._link_from(text, query, now, carry, len(text))
         assert result == linker.link(text, query, now=now)
+
+
+@pytest.mark.parametrize(
+    ("fence", "refusal"),
+    [("```\n", SkipReason.IN_CODE), ("<div>\n", SkipReason.IN_HTML), ("    ", SkipReason.IN_CODE)],
+)
+def test_a_growing_code_block_stays_out_of_the_carry(fence: str, refusal: SkipReason) -> None:
+    # Lines of code (fenced, indented) or an HTML block are final one by one,
+    # but the block grows: a refusal in a later line of it gates the mention
+    # in an earlier line, so that mention's record is not final yet.
+    linker = shoplink.Linker(DEMO)
+    head = "推荐玉泽面膜。\n\n" + fence + "雅漾面膜\n"
+    first, carry = linker._link_from(head, QUERY, NOW, None, len(head))
+    assert [s.reason for s in first.skipped] == [refusal]
+    assert carry is not None
+    assert [h.start for h in carry.hits] == [head.index("玉泽")]
+    text = head + ("    " if fence == "    " else "") + "抱歉，我无法提供\n"
+    result, _ = linker._link_from(text, QUERY, NOW, carry, len(text))
+    assert result == linker.link(text, QUERY, now=NOW)
+    assert [s.reason for s in result.skipped] == [SkipReason.GATED]
 
 
 @pytest.mark.parametrize(

@@ -496,9 +496,13 @@ class _Run:
         first = self._resume(hits, carry)
         groups = self._block_groups(hits, first)
         # The first block that may still change: the carry stops before it.
+        # A code or HTML block ending at ``snap_at`` is final line by line
+        # but may still grow: its span, and so a gate trip inside it, is not.
         cut = len(groups)
         for g, group in enumerate(groups):
-            if self._block_span(hits[group[0]])[1] > snap_at:
+            hit = hits[group[0]]
+            end = self._block_span(hit)[1]
+            if end > snap_at or (end == snap_at and self._may_grow(hit)):
                 cut = g
                 break
         snap_hit = groups[cut][0] if cut < len(groups) else len(hits)
@@ -556,7 +560,9 @@ class _Run:
             hits=tuple(hits[:snap_hit]),
             cut=max(snap_at, 0),
             cut_hits=tuple(hits[: bisect.bisect_left(hits, snap_at, key=lambda h: h.start)]),
-            spans=tuple(self._block_span(hit) for hit in hits[:snap_hit]),
+            # The carried hits' spans were just checked to be the same.
+            spans=(carry.spans[:first] if carry is not None else ())
+            + tuple(self._block_span(hit) for hit in hits[first:snap_hit]),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
             query_trip=self.query_trip,
             first_number=self.first_number,
@@ -613,6 +619,13 @@ class _Run:
         if block is not None:
             return (block.start, block.end)
         return (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
+
+    def _may_grow(self, hit: Hit) -> bool:
+        """Whether the Markdown leaf holding ``hit`` can take more lines (code, HTML)."""
+        if not isinstance(self.layout, MarkdownLayout):
+            return False
+        block = self.layout.block_at(hit.start)
+        return block is not None and block.kind in ("code", "html")
 
     def _context(self, hit: Hit) -> tuple[Evidence, Evidence]:
         """Evidence from the mention's block and from its sentence in that block."""
