@@ -10,11 +10,15 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shoplink
-from shoplink import Catalog
+from shoplink import Catalog, _styles
+from shoplink._markdown import MarkdownLayout
 from tests.conftest import catalog_from_rows, product_row
 from tests.oracle import render
+from tests.strategies_markdown import documents
 
 NOW = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)
 STYLES = ("inline", "card", "reference")
@@ -113,6 +117,45 @@ def _without_references(html: str, result: shoplink.LinkResult) -> str:
     for link in result.links:
         html = html.replace(f"【{link.number}】", "")
     return re.sub(r"<p><strong>购物链接</strong></p>\n<ol>.*?</ol>\n$", "", html, flags=re.DOTALL)
+
+
+def _anchor_by_scanning_all_blocks(text: str, layout: MarkdownLayout, pos: int) -> int:
+    # The card anchor rule read literally: every block in order.
+    block = layout.block_at(pos)
+    after = block.end if block is not None else pos
+    top_level = block is not None and not _styles._CONTAINER_LINE.match(text, block.start)
+    for b in layout.blocks:
+        if top_level and b.start >= after and b.kind != "blank":
+            return b.start
+        if b.start < after or b.kind == "blank":
+            continue
+        if not _styles._CONTAINER_LINE.match(text, b.start) and text[b.start : b.start + 1] not in (
+            "",
+            "\n",
+        ):
+            return b.start
+    return len(text)
+
+
+def _gap_from_the_text_before(text: str, at: int) -> str:
+    before = text[:at]
+    if not before:
+        return ""
+    if not before.endswith("\n"):
+        return "\n\n"
+    return "" if not before[:-1].rsplit("\n", 1)[-1].strip() else "\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=documents(), data=st.data())
+def test_card_anchor_and_gap_match_their_plain_reading(doc: str, data: st.DataObject) -> None:
+    layout = MarkdownLayout.analyze(doc)
+    positions = data.draw(st.lists(st.integers(0, len(doc)), max_size=8))
+    for pos in [0, len(doc), *positions]:
+        assert _styles.markdown_card_anchor(doc, layout, pos) == _anchor_by_scanning_all_blocks(
+            doc, layout, pos
+        )
+        assert _styles._block_gap(doc, pos) == _gap_from_the_text_before(doc, pos)
 
 
 @pytest.mark.parametrize("answer", [*MARKDOWN_CASES[:8], "这是**理肤泉B5修复面膜**的。\n"])

@@ -20,6 +20,7 @@ Templates (Jinja2, ``StrictUndefined``, autoescape on for HTML) ship in
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import re
 import unicodedata
@@ -34,7 +35,7 @@ import markupsafe
 from ._catalog import Catalog
 from ._exceptions import ConfigError
 from ._html import HtmlLayout
-from ._markdown import MarkdownLayout, Placement, Refusal, ScanPoint
+from ._markdown import Block, MarkdownLayout, Placement, Refusal, ScanPoint
 from ._offers import Offer, offer_of
 from ._render import TemplateSource, make_environment
 from ._result import Insertion, Link
@@ -429,13 +430,17 @@ def _line_at(text: str, pos: int) -> str:
 
 def _block_gap(text: str, at: int) -> str:
     """Newlines to insert at ``at`` so that what follows starts after a blank line."""
-    before = text[:at]
-    if not before:
+    if at <= 0:
         return ""
-    if not before.endswith("\n"):
+    if text[at - 1] != "\n":
         return "\n\n"
-    previous = before[:-1].rsplit("\n", 1)[-1]
+    # The line before ``at`` (without copying the text before it).
+    previous = text[text.rfind("\n", 0, at - 1) + 1 : at - 1]
     return "" if not previous.strip() else "\n"
+
+
+def _block_start(block: Block) -> int:
+    return block.start
 
 
 # A line that continues a container (quote, list item) or is indented.
@@ -455,11 +460,13 @@ def markdown_card_anchor(text: str, layout: MarkdownLayout, pos: int) -> int:
     block = layout.block_at(pos)
     after = block.end if block is not None else pos
     top_level = block is not None and not _CONTAINER_LINE.match(text, block.start)
-    for b in blocks:
-        if top_level and b.start >= after and b.kind != "blank":
-            return b.start
-        if b.start < after or b.kind == "blank":
+    # Blocks are in document order: only those from ``after`` on can take it.
+    for i in range(bisect.bisect_left(blocks, after, key=_block_start), len(blocks)):
+        b = blocks[i]
+        if b.kind == "blank":
             continue
+        if top_level:
+            return b.start
         if not _CONTAINER_LINE.match(text, b.start) and text[b.start : b.start + 1] not in (
             "",
             "\n",
