@@ -302,7 +302,7 @@ class Linker:
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
         run = _Run(self, snap, text, query_text, now, None, carry, scan, layout)
-        result = run.execute(hits, carry, snap_at, partial=upto is not None)
+        result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
     def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
@@ -483,15 +483,16 @@ class _Run:
         hits: Sequence[Hit],
         carry: _Carry | None = None,
         snap_at: int = -1,
-        partial: bool = False,
+        upto: int | None = None,
     ) -> LinkResult:
         """Decide and render every hit; then cards or the reference list.
 
         With ``carry`` (``Linker._link_from``), the hits it covers are taken
         as decided and rendered, and only the rest are processed; the state
         after the blocks ending at or before ``snap_at`` goes to ``carry_out``.
-        ``partial``: ``hits`` stop before the end of the text (a stream's
-        re-link), so what goes at the end is left out.
+        ``upto``: a stream's re-link, whose ``hits`` stop before it and
+        whose result is read before it only: what goes after it (the
+        reference list at the end, card rows anchored later) is left out.
         """
         first = self._resume(hits, carry)
         groups = self._block_groups(hits, first)
@@ -577,7 +578,7 @@ class _Run:
             link_langs=tuple(self.link_langs[:n_links]),
             skipped=tuple(self.skipped[:n_skipped]),
         )
-        if partial and self.linker.style != "card":
+        if upto is not None and self.linker.style != "card":
             # A stream's re-link: the reference list goes at the end, which
             # is not released before ``flush``; offers are not read either.
             links = list(self.links)
@@ -594,6 +595,7 @@ class _Run:
                 langs=self.link_langs,
                 offers_seen=self.offers_seen,
                 rows_seen=self.rows_seen,
+                rows_upto=upto,
             )
             self.insertions.extend(blocks)
         self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix

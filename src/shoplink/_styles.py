@@ -261,6 +261,7 @@ class Form:
         langs: Sequence[str] | None = None,
         offers_seen: dict[tuple[str, str, str], Offer] | None = None,
         rows_seen: dict[tuple[object, ...], str] | None = None,
+        rows_upto: int | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
         """Card rows or the reference list for ``links``, and the links with offers.
 
@@ -271,7 +272,9 @@ class Form:
         ``offers_seen``: offers already made with the same catalog, ``now``
         and ``max_age``, by (product id, merchant, url); filled in.
         ``rows_seen``: card rows already rendered along a stream, by what
-        they show; filled in.
+        they show; filled in.  ``rows_upto``: card rows anchored after it
+        are left out (a stream's re-link releases nothing past it; the
+        links still get their ``card_at``).
         """
         seen = offers_seen if offers_seen is not None else {}
         offers: list[Offer] = []
@@ -299,6 +302,8 @@ class Form:
                 out_links.append(attrs.evolve(link, offer=offer, card_at=at))
             rendered = rows_seen if rows_seen is not None else {}
             for at, members in sorted(rows.items()):
+                if rows_upto is not None and at > rows_upto:
+                    break
                 label = members[0][0].label
                 row_key = (label, members[0][2], *(offer for _, offer, _ in members))
                 body = rendered.get(row_key)
