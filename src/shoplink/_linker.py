@@ -87,6 +87,13 @@ FORMATS = ("markdown", "html")
 # The evidence of a query, computed once per distinct query (a stream
 # re-links with the same query many times; a server sees repeats too).
 _query_evidence = functools.lru_cache(maxsize=256)(Evidence.of)
+_query_language = functools.lru_cache(maxsize=256)(detect_language)
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_context(style: str) -> LinkContext:
+    """The link context of a ``link`` call given none (frozen: shared)."""
+    return LinkContext(style=style)
 
 # How far around a mention to look for context when no block is known.
 _CONTEXT_WINDOW = 300
@@ -432,13 +439,15 @@ class _Run:
         layout: MarkdownLayout | HtmlLayout | None = None,
     ) -> None:
         self.linker = linker
-        self.context = attrs.evolve(context or LinkContext(), style=linker.style)
+        self.context = (
+            attrs.evolve(context, style=linker.style) if context else _plain_context(linker.style)
+        )
         self._positions: dict[int, LinkContext] = {}
         self.snap = snap
         self.text = text
         self.query_text = query
         self.query = _query_evidence(query)
-        self.query_lang = detect_language(query) if query.strip() else None
+        self.query_lang = _query_language(query) if query.strip() else None
         self.now = now
         resume = carry.scan_point if carry else None
         if scan is not None and (resume is None or scan.at > resume.at):
