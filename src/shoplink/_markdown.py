@@ -716,6 +716,9 @@ _URLISH = re.compile(
 # after a match, what linkify might still take as the same address
 _URL_REST = re.compile(r"[\w.+@:/?#-]*")
 _URL_TAIL = re.compile(r"[^\s<>]*")
+# every _URLISH match holds one of these, within one run of _URL_RUN
+_URL_ANCHOR = re.compile(r"[./@:]")
+_URL_RUN = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
@@ -851,6 +854,8 @@ class _InlineParser:
     def parse(self) -> _InlineResult:
         top: list[_Delim] = []
         self.scopes.append(top)
+        if _SPECIAL.search(self.src) is None:
+            return self.res  # plain text: no span, atom or delimiter
         try:
             self._tokenize(0, len(self.src), top, link_level=0)
         except _TooDeep:
@@ -1386,23 +1391,7 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     all_spans.extend(result.spans)
     if bare is not result:
         all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
-    urls = []
-    gate_open = False
-    pos = 0
-    while True:
-        found = _URLISH.search(src, pos)
-        if found is None:
-            break
-        m = found
-        rest = _URL_REST.match(src, m.end())
-        assert rest is not None
-        pos = rest.end()
-        tok = m.group(0)
-        if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
-            urls.append((m.start(), rest.end()))
-            nxt = src[m.end()] if m.end() < len(src) else " "
-            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
-                gate_open = True
+    urls, gate_open = _bare_urls(src)
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
     gated = bool(urls) and not gate_open
@@ -1430,6 +1419,47 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         unsure=result.unsure or bare.unsure,
         ref_sensitive=ref_sensitive,
     )
+
+
+def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
+    """What linkify may take for addresses in ``src``: their spans, and whether one opens its gate.
+
+    Every ``_URLISH`` match lies inside one run of ``[^\\s<>]`` characters
+    and holds one of ``./@:``, so the scan jumps from such a character to
+    the start of its run and searches that run only: the same matches as
+    searching the whole text, without walking the text between addresses.
+    """
+    urls: list[tuple[int, int]] = []
+    gate_open = False
+    n = len(src)
+    pos = 0
+    reverse = ""
+    while True:
+        anchor = _URL_ANCHOR.search(src, pos)
+        if anchor is None:
+            break
+        a = anchor.start()
+        if not reverse:
+            reverse = src[::-1]
+        # the run's start (not before pos), read backwards from the anchor
+        back = _URL_RUN.match(reverse, n - a, n - pos)
+        assert back is not None
+        run_end = _URL_RUN.match(src, a)
+        assert run_end is not None
+        m = _URLISH.search(src, a - (back.end() - (n - a)), run_end.end())
+        if m is None:
+            pos = run_end.end()
+            continue
+        rest = _URL_REST.match(src, m.end())
+        assert rest is not None
+        pos = rest.end()
+        tok = m.group(0)
+        if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
+            urls.append((m.start(), rest.end()))
+            nxt = src[m.end()] if m.end() < n else " "
+            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
+                gate_open = True
+    return urls, gate_open
 
 
 def _ref_sensitive(src: str, bare: _InlineResult) -> bool:

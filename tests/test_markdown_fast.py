@@ -1,0 +1,81 @@
+"""The Markdown layout's shortcuts give what the long way gives.
+
+Each shortcut in ``_markdown`` (skipping text that cannot hold what is
+looked for, caches) is checked against the plain computation it replaces,
+kept here as the reference.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shoplink import _markdown
+
+
+def reference_bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
+    """The whole-text scan ``_markdown._bare_urls`` replaces."""
+    urls = []
+    gate_open = False
+    pos = 0
+    while True:
+        m = _markdown._URLISH.search(src, pos)
+        if m is None:
+            break
+        rest = _markdown._URL_REST.match(src, m.end())
+        assert rest is not None
+        pos = rest.end()
+        tok = m.group(0)
+        if (
+            "//" in tok
+            or "@" in tok
+            or _markdown._URL_TLDISH.search(tok)
+            or tok.startswith("mailto:")
+        ):
+            urls.append((m.start(), rest.end()))
+            nxt = src[m.end()] if m.end() < len(src) else " "
+            if (
+                "//" in tok
+                or "@" in tok
+                or "www." in tok
+                or _markdown._is_ws(nxt)
+                or _markdown._is_punct_p(nxt)
+            ):
+                gate_open = True
+    return urls, gate_open
+
+
+# pieces of addresses and of what surrounds them, glued without spaces too
+_URL_PIECES = st.sampled_from(
+    [
+        "a", "b1", "com", "x-y", "_", "+", ".", "..", "/", "//", ":", "@", "?", "#",
+        "www", "mailto:", "https:", "http://", "ftp", "80", "理肤泉", "面膜", "。",
+        "，", " ", "  ", "\n", "\t", "\u3000", "<", ">", "(", ")", "*", "~", "`", "é",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=30).map("".join))
+def test_bare_urls_match_the_whole_text_scan(src: str) -> None:
+    assert _markdown._bare_urls(src) == reference_bare_urls(src)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "",
+        "no address here",
+        "easy.理肤泉面膜Battery life",
+        "see https://a.test/x?y=1#z, or www.a.test.",
+        "mail me: a.b+c@d-e.test or mailto:x",
+        "<https://a.test> and <b>x.y</b>",
+        "a." * 2000,
+        "理肤泉" * 3000 + "x.test",
+        "http://" * 1500,
+    ],
+    ids=lambda s: repr(s[:16]),
+)
+def test_bare_urls_examples(src: str) -> None:
+    assert _markdown._bare_urls(src) == reference_bare_urls(src)
