@@ -79,3 +79,42 @@ def test_bare_urls_match_the_whole_text_scan(src: str) -> None:
 )
 def test_bare_urls_examples(src: str) -> None:
     assert _markdown._bare_urls(src) == reference_bare_urls(src)
+
+
+# plain text and the characters the inline parser stops at
+_INLINE_PIECES = st.sampled_from(
+    [
+        "理肤泉", "面膜", "a", "b c", ".", ",", "，", "。", " ", "\t", "\u3000",
+        "*", "**", "_", "~~", "`", "[", "]", "(", ")", "!", "<", ">", "&", "&amp;",
+        "\\", ":", "//", "\n", "<b>", "</b>", "[x](y)", "a.test", "@",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_INLINE_PIECES, max_size=20).map("".join))
+def test_inline_parse_shortcut_gives_the_full_parse(src: str) -> None:
+    quick = _markdown._InlineParser(src, set()).parse()
+    full = _markdown._InlineParser(src, set()).parse_all()
+    assert quick == full
+
+
+_FLANK_CHARS = st.sampled_from(
+    [" ", "\n", "\u3000", "a", "理", "*", "_", "，", "。", "(", "[", "$"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from("*_~"), _FLANK_CHARS, _FLANK_CHARS)
+def test_flank_cache_gives_the_computed_flanking(marker: str, last: str, nxt: str) -> None:
+    expected = _markdown._flank_uncached(marker, last, nxt)
+    assert _markdown._flank(marker, last, nxt) == expected
+    assert _markdown._flank(marker, last, nxt) == expected  # now from the cache
+
+
+def test_flank_cache_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_markdown, "_FLANKS", {})
+    monkeypatch.setattr(_markdown, "_FLANKS_MAX", 2)
+    for ch in "abc理":
+        assert _markdown._flank("*", " ", ch) == _markdown._flank_uncached("*", " ", ch)
+    assert len(_markdown._FLANKS) == 2

@@ -746,6 +746,22 @@ class _Delim:
 
 def _flank(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
     """(can open, can close) for a delimiter run between ``last`` and ``nxt``."""
+    key = (marker, last, nxt)
+    found = _FLANKS.get(key)
+    if found is None:
+        found = _flank_uncached(marker, last, nxt)
+        if len(_FLANKS) < _FLANKS_MAX:
+            _FLANKS[key] = found
+    return found
+
+
+# _flank by its three characters (a plain dict: reads and writes are atomic
+# under the GIL; past the cap, new combinations are just not kept)
+_FLANKS: dict[tuple[str, str, str], tuple[bool, bool]] = {}
+_FLANKS_MAX = 4096
+
+
+def _flank_uncached(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
     last_p, next_p = _is_punct(last), _is_punct(nxt)
     last_w, next_w = _is_ws(last), _is_ws(nxt)
     left = not (next_w or (next_p and not (last_w or last_p)))
@@ -852,10 +868,14 @@ class _InlineParser:
         self._tags: list[tuple[int, int, str, bool]] = []  # (start, end, name, closing)
 
     def parse(self) -> _InlineResult:
-        top: list[_Delim] = []
-        self.scopes.append(top)
         if _SPECIAL.search(self.src) is None:
             return self.res  # plain text: no span, atom or delimiter
+        return self.parse_all()
+
+    def parse_all(self) -> _InlineResult:
+        """``parse`` without the shortcut for plain text."""
+        top: list[_Delim] = []
+        self.scopes.append(top)
         try:
             self._tokenize(0, len(self.src), top, link_level=0)
         except _TooDeep:
@@ -867,11 +887,11 @@ class _InlineParser:
         )
         self._element_spans()
         for scope in self.scopes:
-            _process_delimiters(scope)
-            for d in scope:
-                if d.end >= 0:
-                    self.res.pairs.add((d.pos, scope[d.end].pos))
-        self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
+            if scope:
+                _process_delimiters(scope)
+                self.res.pairs.update((d.pos, scope[d.end].pos) for d in scope if d.end >= 0)
+        if top:
+            self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
         return self.res
 
     def _element_spans(self) -> None:
@@ -880,6 +900,8 @@ class _InlineParser:
         An open tag without a matching close tag (in this unit) refuses to
         the end of the unit; so do elements left open inside one that closes.
         """
+        if not self._tags:
+            return
         end_all = len(self.src)
         stack: list[tuple[str, int]] = []
         open_count: dict[str, int] = {}
@@ -1365,14 +1387,19 @@ class _Unit:
 
 
 def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
-    parts = []
-    lines = []
-    off = 0
-    for seg in segs:
-        parts.append(text[seg.start : seg.end])
-        lines.append((seg.start, off, seg.end - seg.start))
-        off += seg.end - seg.start + 1
-    src = "\n".join(parts)
+    if len(segs) == 1:
+        seg = segs[0]
+        src = text[seg.start : seg.end]
+        lines = [(seg.start, 0, seg.end - seg.start)]
+    else:
+        parts = []
+        lines = []
+        off = 0
+        for seg in segs:
+            parts.append(text[seg.start : seg.end])
+            lines.append((seg.start, off, seg.end - seg.start))
+            off += seg.end - seg.start + 1
+        src = "\n".join(parts)
     # trailing whitespace of the last line is not part of the inline content
     stripped = src.rstrip(_TRIM_CHARS)
     if len(stripped) < len(src):
@@ -1387,21 +1414,23 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     # together with those under the actual definitions.
     bare = _InlineParser(src, set()).parse() if refs and "[" in src else result
     ref_sensitive = _ref_sensitive(src, bare)
-    all_spans = [sp for sp in bare.spans if sp[2] is Refusal.IN_LINK]
-    all_spans.extend(result.spans)
-    if bare is not result:
-        all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
+    spans: list[tuple[int, int, int, Refusal]] = []
+    max_end: list[int] = []
+    if bare.spans or result.spans:
+        all_spans = [sp for sp in bare.spans if sp[2] is Refusal.IN_LINK]
+        all_spans.extend(result.spans)
+        if bare is not result:
+            all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
+        spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(all_spans))
+        top = -1
+        for _a, b, _i, _w in spans:
+            top = max(top, b)
+            max_end.append(top)
     urls, gate_open = _bare_urls(src)
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
     gated = bool(urls) and not gate_open
-    spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(all_spans))
-    max_end = []
-    top = -1
-    for _a, b, _i, _w in spans:
-        top = max(top, b)
-        max_end.append(top)
-    atoms = sorted(set(result.atoms) | set(bare.atoms))
+    atoms = sorted(set(result.atoms) | set(bare.atoms)) if result.atoms or bare.atoms else []
     return _Unit(
         src=src,
         lines=tuple(lines),
