@@ -118,3 +118,55 @@ def test_flank_cache_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     for ch in "abc理":
         assert _markdown._flank("*", " ", ch) == _markdown._flank_uncached("*", " ", ch)
     assert len(_markdown._FLANKS) == 2
+
+
+def reference_label_of(suffix: str) -> str | None:
+    """The character loop ``_markdown._label_of`` replaces."""
+    m = _markdown._DESTINATION.match(suffix)
+    if m is None:
+        return None
+    label = suffix[m.end() :]
+    i = 0
+    while i < len(label):
+        ch = label[i]
+        if ch == "\\":
+            if i + 1 < len(label) and label[i + 1] in _markdown._ASCII_PUNCT:
+                i += 2
+                continue
+            return None
+        if ch in _markdown._LABEL_FORBIDDEN or ch in "\n\r" or ord(ch) < 0x20:
+            return None
+        i += 1
+    return label
+
+
+_SUFFIX_PIECES = st.sampled_from(
+    [
+        "](", ")", "(", "https://a.test/p", "\\", "\\)", "\\(", "\\a", "\\\\", " ", "x",
+        "（广告）", "(Ad)", "\\[", "]", "[", "`", "<", ">", "*", "_", "&", "|", "!", ":",
+        "@", "/", ".", "\n", "\r", "\x01", "\x7f", "'", '"', "-", "?", "é",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_SUFFIX_PIECES, max_size=12).map("".join))
+def test_label_of_matches_the_character_loop(suffix: str) -> None:
+    assert _markdown._label_of(suffix) == reference_label_of(suffix)
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "](https://a.test/p)",
+        "](https://a.test/p) (Sponsored)",
+        "](https://a.test/p)（广告）",
+        "](https://a.test/p\\)x) \\(Ad \\*\\[x\\]\\(y\\)\\*\\)",
+        "](https://a.test/p) x\\",
+        "](https://a.test/p) a_b",
+        "](https://a.test/(p))",
+        "](<https://a.test/p>)",
+    ],
+)
+def test_label_of_examples(suffix: str) -> None:
+    assert _markdown._label_of(suffix) == reference_label_of(suffix)

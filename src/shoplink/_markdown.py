@@ -1322,6 +1322,12 @@ _LABEL_FORBIDDEN = frozenset("[]`<>*_~&|!:@/.\\")
 # label holding one could close a code span or tag opened before the mention
 _LABEL_CLOSERS = frozenset("`>\"'-?]")
 _DESTINATION = re.compile(r"\]\(((?:[^\s()<>|\\`\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~])+)\)")
+# a whole valid suffix: the destination, then a label of escaped ASCII
+# punctuation and characters outside _LABEL_FORBIDDEN and the C0 controls
+_SUFFIX = re.compile(
+    _DESTINATION.pattern + r"((?:\\[!-/:-@\[-`{-~]|[^\[\]`<>*_~&|!:@/.\\\x00-\x1f])*)\Z"
+)
+_LABEL_CLOSER = re.compile("[" + re.escape("".join(sorted(_LABEL_CLOSERS))) + "]")
 # the full emphasis re-check is linear in the delimiters of the unit; above
 # this many delimiters, mentions that would need it are refused (``MARKUP``)
 _MAX_DELIMITERS = 1000
@@ -1606,22 +1612,8 @@ def _table_quirk(scan: str) -> int:
 
 def _label_of(suffix: str) -> str | None:
     """The label after the destination of a valid suffix, or None if invalid."""
-    m = _DESTINATION.match(suffix)
-    if m is None:
-        return None
-    label = suffix[m.end() :]
-    i = 0
-    while i < len(label):
-        ch = label[i]
-        if ch == "\\":
-            if i + 1 < len(label) and label[i + 1] in _ASCII_PUNCT:
-                i += 2
-                continue
-            return None
-        if ch in _LABEL_FORBIDDEN or ch in "\n\r" or ord(ch) < 0x20:
-            return None
-        i += 1
-    return label
+    m = _SUFFIX.match(suffix)
+    return None if m is None else m.group(2)
 
 
 class MarkdownLayout:
@@ -1854,8 +1846,8 @@ class MarkdownLayout:
             affixes = (
                 label is not None
                 and prefix.startswith("[")
-                and not _MENTION_FORBIDDEN.search(prefix[1:]),
-                label is not None and any(c in _LABEL_CLOSERS for c in label),
+                and not _MENTION_FORBIDDEN.search(prefix, 1),
+                label is not None and _LABEL_CLOSER.search(label) is not None,
             )
             if len(self._affixes) < 64:
                 self._affixes[(prefix, suffix)] = affixes
@@ -1863,54 +1855,74 @@ class MarkdownLayout:
         if not valid:
             return Refusal.MARKUP
         others: list[_Wrap] = []
-        for pl, pre, suf in accepted:
-            if not (info.block.start <= pl.start < info.block.end):
-                continue
-            a, b = unit.to_src(pl.start, pl.end)
-            if a < 0:
-                continue
-            others.append((a, b, pre, suf))
-        others.sort()
-        src = unit.src
+        if accepted:
+            block_start, block_end = info.block.start, info.block.end
+            for pl, pre, suf in accepted:
+                if not (block_start <= pl.start < block_end):
+                    continue
+                a, b = unit.to_src(pl.start, pl.end)
+                if a < 0:
+                    continue
+                others.append((a, b, pre, suf))
+            others.sort()
         closers = unit.has_closables and label_closes
-        candidates = [(s, e)]
-        widened = self._widen(unit, s, e)
-        if widened is not None:
-            candidates.append(widened)
-        for cs, ce in candidates:
-            if any(a < ce and cs < b for a, b, _p, _s in others):
-                continue  # overlaps a link already placed
-            before = next((suf[-1] for _a, b, _p, suf in others if b == cs), None)
-            if before is None:
-                before = src[cs - 1] if cs > 0 else ""
-            if before in ("!", "]", "\\"):
-                continue
-            # the label after the link must not touch a URL (linkify would re-scan it)
-            if unit.touches_url(cs, ce):
-                continue
-            wraps = sorted([*others, (cs, ce, prefix, suffix)])
-            if closers:
-                ok = (
-                    not unit.ref_sensitive
-                    and len(src) <= _MAX_REPARSE
-                    and self._same_inline(unit, wraps)
-                )
-            elif (
-                (cs, ce) == (s, e)
-                and (cs == 0 or src[cs - 1] not in "*_~")
-                and (ce >= len(src) or src[ce] not in "*_~")
-            ):
-                # The mention holds no delimiter and no delimiter run touches
-                # the insertion, so no run's flanking changes and the pairing
-                # stays as it was (with ``others``).
-                ok = True
-            else:
-                # the pairing depends on which brackets are links if some
-                # hold delimiters; a later definition could change it
-                ok = not unit.ref_sensitive and self._emphasis_kept(unit, wraps, not others)
-            if ok:
+        candidate: tuple[int, int] | None = (s, e)
+        widen = True
+        while candidate is not None:
+            cs, ce = candidate
+            if self._fits(unit, cs, ce, s, e, prefix, suffix, others, closers):
                 return Placement(start + (cs - s), end + (ce - e))
+            # a link wrapping a whole emphasis around the mention, tried second
+            candidate = self._widen(unit, s, e) if widen else None
+            widen = False
         return Refusal.MARKUP
+
+    def _fits(
+        self,
+        unit: _Unit,
+        cs: int,
+        ce: int,
+        s: int,
+        e: int,
+        prefix: str,
+        suffix: str,
+        others: list[_Wrap],
+        closers: bool,
+    ) -> bool:
+        """Whether ``prefix`` at ``src[cs]`` and ``suffix`` at ``src[ce]`` keep the rendering."""
+        src = unit.src
+        before = ""
+        if others:
+            if any(a < ce and cs < b for a, b, _p, _s in others):
+                return False  # overlaps a link already placed
+            before = next((suf[-1] for _a, b, _p, suf in others if b == cs), "")
+        if not before:
+            before = src[cs - 1] if cs > 0 else ""
+        if before in ("!", "]", "\\"):
+            return False
+        # the label after the link must not touch a URL (linkify would re-scan it)
+        if unit.urls and unit.touches_url(cs, ce):
+            return False
+        if closers:
+            return (
+                not unit.ref_sensitive
+                and len(src) <= _MAX_REPARSE
+                and self._same_inline(unit, sorted([*others, (cs, ce, prefix, suffix)]))
+            )
+        if (
+            (cs, ce) == (s, e)
+            and (cs == 0 or src[cs - 1] not in "*_~")
+            and (ce >= len(src) or src[ce] not in "*_~")
+        ):
+            # The mention holds no delimiter and no delimiter run touches
+            # the insertion, so no run's flanking changes and the pairing
+            # stays as it was (with ``others``).
+            return True
+        # the pairing depends on which brackets are links if some
+        # hold delimiters; a later definition could change it
+        return not unit.ref_sensitive and self._emphasis_kept(
+            unit, sorted([*others, (cs, ce, prefix, suffix)]), not others
+        )
 
     @staticmethod
     def _widen(unit: _Unit, s: int, e: int) -> tuple[int, int] | None:
