@@ -113,6 +113,12 @@ _SETEXT = re.compile(r"(?:=+|-+)[ \t]*$")
 _LIST_MARKER = re.compile(r"([*+-])|(\d{1,9})([.)])")
 _TABLE_DELIM = re.compile(r"[|:-][|:\- \t]*$")
 _TABLE_DELIM_CELL = re.compile(r":?-+:?$")
+# what a line (outside containers, not indented) must start with to be more
+# than a paragraph's text: a container or another block, or indentation;
+# digits (list items) are checked apart
+_LINE_STARTERS = frozenset(" \t>*+-#`~<=_|:")
+# a fence's closing line, by its opening fence
+_FENCE_CLOSE: dict[str, re.Pattern[str]] = {}
 
 _BLOCK_NAMES = (
     "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|"
@@ -246,6 +252,8 @@ class _BlockScanner:
     # cursor helpers: (pos, col, rem) where rem columns of the tab before pos remain
     def _first_nonspace(self, pos: int, col: int, rem: int, eol: int) -> tuple[int, int, int]:
         text = self.text
+        if pos >= eol or text[pos] not in " \t":
+            return pos, col + rem, rem
         c = col + rem
         while pos < eol:
             ch = text[pos]
@@ -292,6 +300,24 @@ class _BlockScanner:
         eol = next_ls - 1 if next_ls > ls and text[next_ls - 1] == "\n" else next_ls
         if eol > ls and text[eol - 1] == "\r":
             eol -= 1  # CRLF
+        if not self.containers:
+            leaf = self.leaf
+            kind = "" if leaf is None else leaf.kind
+            if kind in ("", "paragraph", "table"):
+                # The common lines, outside any container, after no leaf or
+                # a paragraph or table: what the full path below does.
+                if ls == eol:  # blank: ends the leaf
+                    self._close_leaf()
+                    self._emit(_LeafInfo(Block(ls, next_ls, "blank"), (), Refusal.NOT_TEXT, False))
+                    return
+                ch = text[ls]
+                if ch not in _LINE_STARTERS and not ch.isdigit():
+                    # starts no container and no other block: text
+                    if leaf is None:
+                        self.leaf = _Leaf("paragraph", [_Line(ls, ls, eol, next_ls)])
+                    else:
+                        leaf.lines.append(_Line(ls, ls, eol, next_ls))
+                    return
         line = _Line(ls, ls, eol, next_ls)
         pos, col, rem = ls, 0, 0
         matched = 0
@@ -322,9 +348,13 @@ class _BlockScanner:
             line.content = pos
             leaf.lines.append(line)
             if ind <= 3 and not blank:
-                close = re.compile(
-                    re.escape(leaf.fence[0]) + "{" + str(len(leaf.fence)) + r",}[ \t]*$"
-                )
+                close = _FENCE_CLOSE.get(leaf.fence)
+                if close is None:
+                    close = re.compile(
+                        re.escape(leaf.fence[0]) + "{" + str(len(leaf.fence)) + r",}[ \t]*$"
+                    )
+                    if len(_FENCE_CLOSE) < 64:
+                        _FENCE_CLOSE[leaf.fence] = close
                 if close.match(text, nsp, eol):
                     self._close_leaf()
             return
@@ -644,9 +674,10 @@ class _BlockScanner:
             return
         # markdown-it drops blocks nested maxNesting (20) levels deep: a quote
         # is one level, a list item two
-        level = sum(1 if c.kind == "quote" else 2 for c in self.containers)
-        if level >= _MAX_BLOCK_LEVEL:
-            leaf.unsure = True
+        if 2 * len(self.containers) >= _MAX_BLOCK_LEVEL:  # each one is 1 or 2 levels
+            level = sum(1 if c.kind == "quote" else 2 for c in self.containers)
+            if level >= _MAX_BLOCK_LEVEL:
+                leaf.unsure = True
         kind = leaf.kind
         if kind == "paragraph":
             leaf = self._take_definitions(leaf)
@@ -1576,7 +1607,8 @@ class ScanPoint:
 def _copy_leaf(leaf: _Leaf | None) -> _Leaf | None:
     if leaf is None:
         return None
-    return attrs.evolve(leaf, lines=[attrs.evolve(line) for line in leaf.lines])
+    # a line is not changed once it is in a leaf: the list is copied, not the lines
+    return attrs.evolve(leaf, lines=list(leaf.lines))
 
 
 def _table_quirk(scan: str) -> int:
@@ -1688,7 +1720,7 @@ class MarkdownLayout:
             if (
                 quirk > n
                 and prev_start >= 0
-                and "-" in scan[pos:end]
+                and scan.find("-", pos, end) >= 0
                 and _QUIRK_DELIM.match(scan, pos, end)
                 and "|" in scan[prev_start:prev_end]
                 and _QUIRK_START.match(scan, prev_start, prev_end)
