@@ -170,3 +170,59 @@ def test_label_of_matches_the_character_loop(suffix: str) -> None:
 )
 def test_label_of_examples(suffix: str) -> None:
     assert _markdown._label_of(suffix) == reference_label_of(suffix)
+
+
+def direct_pair_ends(scope: list[_markdown._PairInput]) -> tuple[int, ...]:
+    delims = [_markdown._Delim(*d) for d in scope]
+    _markdown._process_delimiters(delims)
+    return tuple(d.end for d in delims)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(_INLINE_PIECES, max_size=20).map("".join),
+    st.lists(st.booleans(), max_size=40),
+    st.integers(0, 50),
+)
+def test_pair_ends_match_the_delimiter_pass(src: str, flips: list[bool], shift: int) -> None:
+    parsed = _markdown._InlineParser(src, set()).parse_all()
+    scope = [d[:6] for d in parsed.top_delims]
+    ends = _markdown._pair_ends(scope)
+    assert ends == direct_pair_ends(scope)
+    pairs = {(scope[k][0], scope[j][0]) for k, j in enumerate(ends) if j >= 0}
+    assert pairs == parsed.top_pairs
+    # other flanking (what an insertion changes), at other positions and tokens:
+    # a kept result must not answer for a different input
+    changed = [
+        (p + shift, m, n, t + shift, op != flip, cl)
+        for (p, m, n, t, op, cl), flip in zip(scope, flips + [False] * len(scope), strict=False)
+    ]
+    assert _markdown._pair_ends(changed) == direct_pair_ends(changed)
+    assert _markdown._pair_ends(changed) == direct_pair_ends(changed)  # kept
+
+
+def test_pair_ends_are_kept_per_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_markdown, "_PAIRINGS", {})
+
+    def scope(src: str) -> list[_markdown._PairInput]:
+        return [d[:6] for d in _markdown._InlineParser(src, set()).parse_all().top_delims]
+
+    bold = scope("**ab**")
+    assert _markdown._pair_ends(bold) == (3, 2, -1, -1)
+    assert len(_markdown._PAIRINGS) == 1
+    # the same runs, the closer unable to close: not the kept result
+    stuck = [*bold[:2], *((p, m, n, t, op, False) for p, m, n, t, op, _cl in bold[2:])]
+    assert _markdown._pair_ends(stuck) == (-1, -1, -1, -1)
+    # the same shape later in a longer text: the kept result, rightly
+    later = scope("x y **cd**")
+    assert [d[0] for d in later] != [d[0] for d in bold]
+    assert _markdown._pair_ends(later) == (3, 2, -1, -1)
+    assert len(_markdown._PAIRINGS) == 2
+
+
+def test_pair_ends_keep_only_short_scopes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_markdown, "_PAIRINGS", {})
+    monkeypatch.setattr(_markdown, "_PAIRINGS_MAX_DELIMS", 2)
+    scope = [(i, "*", 1, i + 1, True, True) for i in range(3)]
+    assert _markdown._pair_ends(scope) == direct_pair_ends(scope)
+    assert not _markdown._PAIRINGS

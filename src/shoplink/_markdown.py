@@ -861,6 +861,38 @@ def _process_delimiters(delims: list[_Delim]) -> None:
         closer_idx += 1
 
 
+# (pos, marker, length, token, can open, can close): what the pairing reads
+_PairInput = tuple[int, str, int, int, bool, bool]
+
+
+def _pair_ends(scope: Sequence[_PairInput]) -> tuple[int, ...]:
+    """For each delimiter of ``scope``, the index of the one it pairs with as opener, or -1.
+
+    ``_process_delimiters`` reads markers, lengths, flanking and which
+    tokens are adjacent, never positions, so its result is kept by exactly
+    those (tokens counted from the scope's first): the same run shapes
+    (``**name**：`` opening list item after list item) pair the same way.
+    """
+    if not scope:
+        return ()
+    first = scope[0][3]
+    key = tuple((m, n, token - first, op, cl) for _p, m, n, token, op, cl in scope)
+    ends = _PAIRINGS.get(key)
+    if ends is None:
+        delims = [_Delim(p, m, n, token, op, cl) for p, m, n, token, op, cl in scope]
+        _process_delimiters(delims)
+        ends = tuple(d.end for d in delims)
+        if len(scope) <= _PAIRINGS_MAX_DELIMS and len(_PAIRINGS) < _PAIRINGS_MAX:
+            _PAIRINGS[key] = ends
+    return ends
+
+
+# _pair_ends by its input (a plain dict, as _FLANKS); only short scopes are kept
+_PAIRINGS: dict[tuple[tuple[str, int, int, bool, bool], ...], tuple[int, ...]] = {}
+_PAIRINGS_MAX = 1024
+_PAIRINGS_MAX_DELIMS = 64
+
+
 @attrs.define
 class _InlineResult:
     # (start, end, reason): spans of src that cannot take (part of) a link
@@ -2008,7 +2040,7 @@ class MarkdownLayout:
         starts = [w[0] for w in wraps]
         at_start = {w[0]: w for w in wraps}
         at_end = {w[1]: w for w in wraps}
-        scopes: dict[int, list[_Delim]] = {}
+        scopes: dict[int, list[_PairInput]] = {}
         n = len(src)
         for pos, marker, length, token, op, cl, run, run_len in delims:
             i = bisect.bisect_right(starts, pos) - 1
@@ -2026,13 +2058,11 @@ class MarkdownLayout:
                 if rend in at_start:
                     nxt = at_start[rend][2][0]
                 op, cl = _flank(marker, last, nxt)
-            scopes.setdefault(i if inside else -1, []).append(
-                _Delim(pos, marker, length, token, op, cl)
-            )
+            scopes.setdefault(i if inside else -1, []).append((pos, marker, length, token, op, cl))
         pairs: set[tuple[int, int]] = set()
         for scope in scopes.values():
-            _process_delimiters(scope)
-            pairs.update((d.pos, scope[d.end].pos) for d in scope if d.end >= 0)
+            ends = _pair_ends(scope)
+            pairs.update((scope[k][0], scope[j][0]) for k, j in enumerate(ends) if j >= 0)
         ok = pairs == unit.result.top_pairs
         if cacheable:
             unit.emphasis_cache[key] = ok
