@@ -166,7 +166,11 @@ def test_label_of_matches_the_character_loop(suffix: str) -> None:
         "](https://a.test/p) a_b",
         "](https://a.test/(p))",
         "](<https://a.test/p>)",
+        # long runs that fail at their end (no backtracking blow-up)
+        "](" + "a\\)" * 3000 + "x",
+        "](https://a.test/p)" + "\\(a" * 3000 + "_",
     ],
+    ids=lambda s: repr(s[:24]),
 )
 def test_label_of_examples(suffix: str) -> None:
     assert _markdown._label_of(suffix) == reference_label_of(suffix)

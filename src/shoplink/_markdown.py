@@ -1386,9 +1386,15 @@ _LABEL_FORBIDDEN = frozenset("[]`<>*_~&|!:@/.\\")
 _LABEL_CLOSERS = frozenset("`>\"'-?]")
 _DESTINATION = re.compile(r"\]\(((?:[^\s()<>|\\`\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~])+)\)")
 # a whole valid suffix: the destination, then a label of escaped ASCII
-# punctuation and characters outside _LABEL_FORBIDDEN and the C0 controls
+# punctuation and characters outside _LABEL_FORBIDDEN and the C0 controls;
+# each written as runs of plain characters between escapes, which the
+# regex engine reads in one loop rather than one alternation per character
+_ESCAPE = r"\\[!-/:-@\[-`{-~]"
+_DEST_CHAR = r"[^\s()<>|\\`\x00-\x1f\x7f]"
+_LABEL_CHAR = r"[^\[\]`<>*_~&|!:@/.\\\x00-\x1f]"
 _SUFFIX = re.compile(
-    _DESTINATION.pattern + r"((?:\\[!-/:-@\[-`{-~]|[^\[\]`<>*_~&|!:@/.\\\x00-\x1f])*)\Z"
+    rf"\]\(((?={_DEST_CHAR}|{_ESCAPE}){_DEST_CHAR}*(?:{_ESCAPE}{_DEST_CHAR}*)*)\)"
+    rf"({_LABEL_CHAR}*(?:{_ESCAPE}{_LABEL_CHAR}*)*)\Z"
 )
 _LABEL_CLOSER = re.compile("[" + re.escape("".join(sorted(_LABEL_CLOSERS))) + "]")
 # the full emphasis re-check is linear in the delimiters of the unit; above
