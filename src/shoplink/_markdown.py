@@ -113,6 +113,12 @@ _SETEXT = re.compile(r"(?:=+|-+)[ \t]*$")
 _LIST_MARKER = re.compile(r"([*+-])|(\d{1,9})([.)])")
 _TABLE_DELIM = re.compile(r"[|:-][|:\- \t]*$")
 _TABLE_DELIM_CELL = re.compile(r":?-+:?$")
+# what a line (outside containers, not indented) must start with to be more
+# than a paragraph's text: a container or another block, or indentation;
+# digits (list items) are checked apart
+_LINE_STARTERS = frozenset(" \t>*+-#`~<=_|:")
+# a fence's closing line, by its opening fence
+_FENCE_CLOSE: dict[str, re.Pattern[str]] = {}
 
 _BLOCK_NAMES = (
     "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|"
@@ -246,6 +252,8 @@ class _BlockScanner:
     # cursor helpers: (pos, col, rem) where rem columns of the tab before pos remain
     def _first_nonspace(self, pos: int, col: int, rem: int, eol: int) -> tuple[int, int, int]:
         text = self.text
+        if pos >= eol or text[pos] not in " \t":
+            return pos, col + rem, rem
         c = col + rem
         while pos < eol:
             ch = text[pos]
@@ -292,6 +300,24 @@ class _BlockScanner:
         eol = next_ls - 1 if next_ls > ls and text[next_ls - 1] == "\n" else next_ls
         if eol > ls and text[eol - 1] == "\r":
             eol -= 1  # CRLF
+        if not self.containers:
+            leaf = self.leaf
+            kind = "" if leaf is None else leaf.kind
+            if kind in ("", "paragraph", "table"):
+                # The common lines, outside any container, after no leaf or
+                # a paragraph or table: what the full path below does.
+                if ls == eol:  # blank: ends the leaf
+                    self._close_leaf()
+                    self._emit(_LeafInfo(Block(ls, next_ls, "blank"), (), Refusal.NOT_TEXT, False))
+                    return
+                ch = text[ls]
+                if ch not in _LINE_STARTERS and not ch.isdigit():
+                    # starts no container and no other block: text
+                    if leaf is None:
+                        self.leaf = _Leaf("paragraph", [_Line(ls, ls, eol, next_ls)])
+                    else:
+                        leaf.lines.append(_Line(ls, ls, eol, next_ls))
+                    return
         line = _Line(ls, ls, eol, next_ls)
         pos, col, rem = ls, 0, 0
         matched = 0
@@ -322,9 +348,13 @@ class _BlockScanner:
             line.content = pos
             leaf.lines.append(line)
             if ind <= 3 and not blank:
-                close = re.compile(
-                    re.escape(leaf.fence[0]) + "{" + str(len(leaf.fence)) + r",}[ \t]*$"
-                )
+                close = _FENCE_CLOSE.get(leaf.fence)
+                if close is None:
+                    close = re.compile(
+                        re.escape(leaf.fence[0]) + "{" + str(len(leaf.fence)) + r",}[ \t]*$"
+                    )
+                    if len(_FENCE_CLOSE) < 64:
+                        _FENCE_CLOSE[leaf.fence] = close
                 if close.match(text, nsp, eol):
                     self._close_leaf()
             return
@@ -644,9 +674,10 @@ class _BlockScanner:
             return
         # markdown-it drops blocks nested maxNesting (20) levels deep: a quote
         # is one level, a list item two
-        level = sum(1 if c.kind == "quote" else 2 for c in self.containers)
-        if level >= _MAX_BLOCK_LEVEL:
-            leaf.unsure = True
+        if 2 * len(self.containers) >= _MAX_BLOCK_LEVEL:  # each one is 1 or 2 levels
+            level = sum(1 if c.kind == "quote" else 2 for c in self.containers)
+            if level >= _MAX_BLOCK_LEVEL:
+                leaf.unsure = True
         kind = leaf.kind
         if kind == "paragraph":
             leaf = self._take_definitions(leaf)
@@ -716,6 +747,9 @@ _URLISH = re.compile(
 # after a match, what linkify might still take as the same address
 _URL_REST = re.compile(r"[\w.+@:/?#-]*")
 _URL_TAIL = re.compile(r"[^\s<>]*")
+# every _URLISH match holds one of these, within one run of _URL_RUN
+_URL_ANCHOR = re.compile(r"[./@:]")
+_URL_RUN = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
@@ -743,6 +777,22 @@ class _Delim:
 
 def _flank(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
     """(can open, can close) for a delimiter run between ``last`` and ``nxt``."""
+    key = (marker, last, nxt)
+    found = _FLANKS.get(key)
+    if found is None:
+        found = _flank_uncached(marker, last, nxt)
+        if len(_FLANKS) < _FLANKS_MAX:
+            _FLANKS[key] = found
+    return found
+
+
+# _flank by its three characters (a plain dict: reads and writes are atomic
+# under the GIL; past the cap, new combinations are just not kept)
+_FLANKS: dict[tuple[str, str, str], tuple[bool, bool]] = {}
+_FLANKS_MAX = 4096
+
+
+def _flank_uncached(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
     last_p, next_p = _is_punct(last), _is_punct(nxt)
     last_w, next_w = _is_ws(last), _is_ws(nxt)
     left = not (next_w or (next_p and not (last_w or last_p)))
@@ -811,6 +861,38 @@ def _process_delimiters(delims: list[_Delim]) -> None:
         closer_idx += 1
 
 
+# (pos, marker, length, token, can open, can close): what the pairing reads
+_PairInput = tuple[int, str, int, int, bool, bool]
+
+
+def _pair_ends(scope: Sequence[_PairInput]) -> tuple[int, ...]:
+    """For each delimiter of ``scope``, the index of the one it pairs with as opener, or -1.
+
+    ``_process_delimiters`` reads markers, lengths, flanking and which
+    tokens are adjacent, never positions, so its result is kept by exactly
+    those (tokens counted from the scope's first): the same run shapes
+    (``**name**：`` opening list item after list item) pair the same way.
+    """
+    if not scope:
+        return ()
+    first = scope[0][3]
+    key = tuple((m, n, token - first, op, cl) for _p, m, n, token, op, cl in scope)
+    ends = _PAIRINGS.get(key)
+    if ends is None:
+        delims = [_Delim(p, m, n, token, op, cl) for p, m, n, token, op, cl in scope]
+        _process_delimiters(delims)
+        ends = tuple(d.end for d in delims)
+        if len(scope) <= _PAIRINGS_MAX_DELIMS and len(_PAIRINGS) < _PAIRINGS_MAX:
+            _PAIRINGS[key] = ends
+    return ends
+
+
+# _pair_ends by its input (a plain dict, as _FLANKS); only short scopes are kept
+_PAIRINGS: dict[tuple[tuple[str, int, int, bool, bool], ...], tuple[int, ...]] = {}
+_PAIRINGS_MAX = 1024
+_PAIRINGS_MAX_DELIMS = 64
+
+
 @attrs.define
 class _InlineResult:
     # (start, end, reason): spans of src that cannot take (part of) a link
@@ -849,6 +931,12 @@ class _InlineParser:
         self._tags: list[tuple[int, int, str, bool]] = []  # (start, end, name, closing)
 
     def parse(self) -> _InlineResult:
+        if _SPECIAL.search(self.src) is None:
+            return self.res  # plain text: no span, atom or delimiter
+        return self.parse_all()
+
+    def parse_all(self) -> _InlineResult:
+        """``parse`` without the shortcut for plain text."""
         top: list[_Delim] = []
         self.scopes.append(top)
         try:
@@ -862,11 +950,11 @@ class _InlineParser:
         )
         self._element_spans()
         for scope in self.scopes:
-            _process_delimiters(scope)
-            for d in scope:
-                if d.end >= 0:
-                    self.res.pairs.add((d.pos, scope[d.end].pos))
-        self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
+            if scope:
+                _process_delimiters(scope)
+                self.res.pairs.update((d.pos, scope[d.end].pos) for d in scope if d.end >= 0)
+        if top:
+            self.res.top_pairs = frozenset((d.pos, top[d.end].pos) for d in top if d.end >= 0)
         return self.res
 
     def _element_spans(self) -> None:
@@ -875,6 +963,8 @@ class _InlineParser:
         An open tag without a matching close tag (in this unit) refuses to
         the end of the unit; so do elements left open inside one that closes.
         """
+        if not self._tags:
+            return
         end_all = len(self.src)
         stack: list[tuple[str, int]] = []
         open_count: dict[str, int] = {}
@@ -1295,6 +1385,18 @@ _LABEL_FORBIDDEN = frozenset("[]`<>*_~&|!:@/.\\")
 # label holding one could close a code span or tag opened before the mention
 _LABEL_CLOSERS = frozenset("`>\"'-?]")
 _DESTINATION = re.compile(r"\]\(((?:[^\s()<>|\\`\x00-\x1f\x7f]|\\[!-/:-@\[-`{-~])+)\)")
+# a whole valid suffix: the destination, then a label of escaped ASCII
+# punctuation and characters outside _LABEL_FORBIDDEN and the C0 controls;
+# each written as runs of plain characters between escapes, which the
+# regex engine reads in one loop rather than one alternation per character
+_ESCAPE = r"\\[!-/:-@\[-`{-~]"
+_DEST_CHAR = r"[^\s()<>|\\`\x00-\x1f\x7f]"
+_LABEL_CHAR = r"[^\[\]`<>*_~&|!:@/.\\\x00-\x1f]"
+_SUFFIX = re.compile(
+    rf"\]\(((?={_DEST_CHAR}|{_ESCAPE}){_DEST_CHAR}*(?:{_ESCAPE}{_DEST_CHAR}*)*)\)"
+    rf"({_LABEL_CHAR}*(?:{_ESCAPE}{_LABEL_CHAR}*)*)\Z"
+)
+_LABEL_CLOSER = re.compile("[" + re.escape("".join(sorted(_LABEL_CLOSERS))) + "]")
 # the full emphasis re-check is linear in the delimiters of the unit; above
 # this many delimiters, mentions that would need it are refused (``MARKUP``)
 _MAX_DELIMITERS = 1000
@@ -1360,14 +1462,19 @@ class _Unit:
 
 
 def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
-    parts = []
-    lines = []
-    off = 0
-    for seg in segs:
-        parts.append(text[seg.start : seg.end])
-        lines.append((seg.start, off, seg.end - seg.start))
-        off += seg.end - seg.start + 1
-    src = "\n".join(parts)
+    if len(segs) == 1:
+        seg = segs[0]
+        src = text[seg.start : seg.end]
+        lines = [(seg.start, 0, seg.end - seg.start)]
+    else:
+        parts = []
+        lines = []
+        off = 0
+        for seg in segs:
+            parts.append(text[seg.start : seg.end])
+            lines.append((seg.start, off, seg.end - seg.start))
+            off += seg.end - seg.start + 1
+        src = "\n".join(parts)
     # trailing whitespace of the last line is not part of the inline content
     stripped = src.rstrip(_TRIM_CHARS)
     if len(stripped) < len(src):
@@ -1382,37 +1489,23 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     # together with those under the actual definitions.
     bare = _InlineParser(src, set()).parse() if refs and "[" in src else result
     ref_sensitive = _ref_sensitive(src, bare)
-    all_spans = [sp for sp in bare.spans if sp[2] is Refusal.IN_LINK]
-    all_spans.extend(result.spans)
-    if bare is not result:
-        all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
-    urls = []
-    gate_open = False
-    pos = 0
-    while True:
-        found = _URLISH.search(src, pos)
-        if found is None:
-            break
-        m = found
-        rest = _URL_REST.match(src, m.end())
-        assert rest is not None
-        pos = rest.end()
-        tok = m.group(0)
-        if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
-            urls.append((m.start(), rest.end()))
-            nxt = src[m.end()] if m.end() < len(src) else " "
-            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
-                gate_open = True
+    spans: list[tuple[int, int, int, Refusal]] = []
+    max_end: list[int] = []
+    if bare.spans or result.spans:
+        all_spans = [sp for sp in bare.spans if sp[2] is Refusal.IN_LINK]
+        all_spans.extend(result.spans)
+        if bare is not result:
+            all_spans.extend(sp for sp in bare.spans if sp[2] is not Refusal.IN_LINK)
+        spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(all_spans))
+        top = -1
+        for _a, b, _i, _w in spans:
+            top = max(top, b)
+            max_end.append(top)
+    urls, gate_open = _bare_urls(src)
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
     gated = bool(urls) and not gate_open
-    spans = sorted((a, b, i, why) for i, (a, b, why) in enumerate(all_spans))
-    max_end = []
-    top = -1
-    for _a, b, _i, _w in spans:
-        top = max(top, b)
-        max_end.append(top)
-    atoms = sorted(set(result.atoms) | set(bare.atoms))
+    atoms = sorted(set(result.atoms) | set(bare.atoms)) if result.atoms or bare.atoms else []
     return _Unit(
         src=src,
         lines=tuple(lines),
@@ -1430,6 +1523,47 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         unsure=result.unsure or bare.unsure,
         ref_sensitive=ref_sensitive,
     )
+
+
+def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
+    """What linkify may take for addresses in ``src``: their spans, and whether one opens its gate.
+
+    Every ``_URLISH`` match lies inside one run of ``[^\\s<>]`` characters
+    and holds one of ``./@:``, so the scan jumps from such a character to
+    the start of its run and searches that run only: the same matches as
+    searching the whole text, without walking the text between addresses.
+    """
+    urls: list[tuple[int, int]] = []
+    gate_open = False
+    n = len(src)
+    pos = 0
+    reverse = ""
+    while True:
+        anchor = _URL_ANCHOR.search(src, pos)
+        if anchor is None:
+            break
+        a = anchor.start()
+        if not reverse:
+            reverse = src[::-1]
+        # the run's start (not before pos), read backwards from the anchor
+        back = _URL_RUN.match(reverse, n - a, n - pos)
+        assert back is not None
+        run_end = _URL_RUN.match(src, a)
+        assert run_end is not None
+        m = _URLISH.search(src, a - (back.end() - (n - a)), run_end.end())
+        if m is None:
+            pos = run_end.end()
+            continue
+        rest = _URL_REST.match(src, m.end())
+        assert rest is not None
+        pos = rest.end()
+        tok = m.group(0)
+        if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
+            urls.append((m.start(), rest.end()))
+            nxt = src[m.end()] if m.end() < n else " "
+            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
+                gate_open = True
+    return urls, gate_open
 
 
 def _ref_sensitive(src: str, bare: _InlineResult) -> bool:
@@ -1511,7 +1645,8 @@ class ScanPoint:
 def _copy_leaf(leaf: _Leaf | None) -> _Leaf | None:
     if leaf is None:
         return None
-    return attrs.evolve(leaf, lines=[attrs.evolve(line) for line in leaf.lines])
+    # a line is not changed once it is in a leaf: the list is copied, not the lines
+    return attrs.evolve(leaf, lines=list(leaf.lines))
 
 
 def _table_quirk(scan: str) -> int:
@@ -1547,22 +1682,8 @@ def _table_quirk(scan: str) -> int:
 
 def _label_of(suffix: str) -> str | None:
     """The label after the destination of a valid suffix, or None if invalid."""
-    m = _DESTINATION.match(suffix)
-    if m is None:
-        return None
-    label = suffix[m.end() :]
-    i = 0
-    while i < len(label):
-        ch = label[i]
-        if ch == "\\":
-            if i + 1 < len(label) and label[i + 1] in _ASCII_PUNCT:
-                i += 2
-                continue
-            return None
-        if ch in _LABEL_FORBIDDEN or ch in "\n\r" or ord(ch) < 0x20:
-            return None
-        i += 1
-    return label
+    m = _SUFFIX.match(suffix)
+    return None if m is None else m.group(2)
 
 
 class MarkdownLayout:
@@ -1637,7 +1758,7 @@ class MarkdownLayout:
             if (
                 quirk > n
                 and prev_start >= 0
-                and "-" in scan[pos:end]
+                and scan.find("-", pos, end) >= 0
                 and _QUIRK_DELIM.match(scan, pos, end)
                 and "|" in scan[prev_start:prev_end]
                 and _QUIRK_START.match(scan, prev_start, prev_end)
@@ -1795,8 +1916,8 @@ class MarkdownLayout:
             affixes = (
                 label is not None
                 and prefix.startswith("[")
-                and not _MENTION_FORBIDDEN.search(prefix[1:]),
-                label is not None and any(c in _LABEL_CLOSERS for c in label),
+                and not _MENTION_FORBIDDEN.search(prefix, 1),
+                label is not None and _LABEL_CLOSER.search(label) is not None,
             )
             if len(self._affixes) < 64:
                 self._affixes[(prefix, suffix)] = affixes
@@ -1804,54 +1925,74 @@ class MarkdownLayout:
         if not valid:
             return Refusal.MARKUP
         others: list[_Wrap] = []
-        for pl, pre, suf in accepted:
-            if not (info.block.start <= pl.start < info.block.end):
-                continue
-            a, b = unit.to_src(pl.start, pl.end)
-            if a < 0:
-                continue
-            others.append((a, b, pre, suf))
-        others.sort()
-        src = unit.src
+        if accepted:
+            block_start, block_end = info.block.start, info.block.end
+            for pl, pre, suf in accepted:
+                if not (block_start <= pl.start < block_end):
+                    continue
+                a, b = unit.to_src(pl.start, pl.end)
+                if a < 0:
+                    continue
+                others.append((a, b, pre, suf))
+            others.sort()
         closers = unit.has_closables and label_closes
-        candidates = [(s, e)]
-        widened = self._widen(unit, s, e)
-        if widened is not None:
-            candidates.append(widened)
-        for cs, ce in candidates:
-            if any(a < ce and cs < b for a, b, _p, _s in others):
-                continue  # overlaps a link already placed
-            before = next((suf[-1] for _a, b, _p, suf in others if b == cs), None)
-            if before is None:
-                before = src[cs - 1] if cs > 0 else ""
-            if before in ("!", "]", "\\"):
-                continue
-            # the label after the link must not touch a URL (linkify would re-scan it)
-            if unit.touches_url(cs, ce):
-                continue
-            wraps = sorted([*others, (cs, ce, prefix, suffix)])
-            if closers:
-                ok = (
-                    not unit.ref_sensitive
-                    and len(src) <= _MAX_REPARSE
-                    and self._same_inline(unit, wraps)
-                )
-            elif (
-                (cs, ce) == (s, e)
-                and (cs == 0 or src[cs - 1] not in "*_~")
-                and (ce >= len(src) or src[ce] not in "*_~")
-            ):
-                # The mention holds no delimiter and no delimiter run touches
-                # the insertion, so no run's flanking changes and the pairing
-                # stays as it was (with ``others``).
-                ok = True
-            else:
-                # the pairing depends on which brackets are links if some
-                # hold delimiters; a later definition could change it
-                ok = not unit.ref_sensitive and self._emphasis_kept(unit, wraps, not others)
-            if ok:
+        candidate: tuple[int, int] | None = (s, e)
+        widen = True
+        while candidate is not None:
+            cs, ce = candidate
+            if self._fits(unit, cs, ce, s, e, prefix, suffix, others, closers):
                 return Placement(start + (cs - s), end + (ce - e))
+            # a link wrapping a whole emphasis around the mention, tried second
+            candidate = self._widen(unit, s, e) if widen else None
+            widen = False
         return Refusal.MARKUP
+
+    def _fits(
+        self,
+        unit: _Unit,
+        cs: int,
+        ce: int,
+        s: int,
+        e: int,
+        prefix: str,
+        suffix: str,
+        others: list[_Wrap],
+        closers: bool,
+    ) -> bool:
+        """Whether ``prefix`` at ``src[cs]`` and ``suffix`` at ``src[ce]`` keep the rendering."""
+        src = unit.src
+        before = ""
+        if others:
+            if any(a < ce and cs < b for a, b, _p, _s in others):
+                return False  # overlaps a link already placed
+            before = next((suf[-1] for _a, b, _p, suf in others if b == cs), "")
+        if not before:
+            before = src[cs - 1] if cs > 0 else ""
+        if before in ("!", "]", "\\"):
+            return False
+        # the label after the link must not touch a URL (linkify would re-scan it)
+        if unit.urls and unit.touches_url(cs, ce):
+            return False
+        if closers:
+            return (
+                not unit.ref_sensitive
+                and len(src) <= _MAX_REPARSE
+                and self._same_inline(unit, sorted([*others, (cs, ce, prefix, suffix)]))
+            )
+        if (
+            (cs, ce) == (s, e)
+            and (cs == 0 or src[cs - 1] not in "*_~")
+            and (ce >= len(src) or src[ce] not in "*_~")
+        ):
+            # The mention holds no delimiter and no delimiter run touches
+            # the insertion, so no run's flanking changes and the pairing
+            # stays as it was (with ``others``).
+            return True
+        # the pairing depends on which brackets are links if some
+        # hold delimiters; a later definition could change it
+        return not unit.ref_sensitive and self._emphasis_kept(
+            unit, sorted([*others, (cs, ce, prefix, suffix)]), not others
+        )
 
     @staticmethod
     def _widen(unit: _Unit, s: int, e: int) -> tuple[int, int] | None:
@@ -1905,7 +2046,7 @@ class MarkdownLayout:
         starts = [w[0] for w in wraps]
         at_start = {w[0]: w for w in wraps}
         at_end = {w[1]: w for w in wraps}
-        scopes: dict[int, list[_Delim]] = {}
+        scopes: dict[int, list[_PairInput]] = {}
         n = len(src)
         for pos, marker, length, token, op, cl, run, run_len in delims:
             i = bisect.bisect_right(starts, pos) - 1
@@ -1923,13 +2064,11 @@ class MarkdownLayout:
                 if rend in at_start:
                     nxt = at_start[rend][2][0]
                 op, cl = _flank(marker, last, nxt)
-            scopes.setdefault(i if inside else -1, []).append(
-                _Delim(pos, marker, length, token, op, cl)
-            )
+            scopes.setdefault(i if inside else -1, []).append((pos, marker, length, token, op, cl))
         pairs: set[tuple[int, int]] = set()
         for scope in scopes.values():
-            _process_delimiters(scope)
-            pairs.update((d.pos, scope[d.end].pos) for d in scope if d.end >= 0)
+            ends = _pair_ends(scope)
+            pairs.update((scope[k][0], scope[j][0]) for k, j in enumerate(ends) if j >= 0)
         ok = pairs == unit.result.top_pairs
         if cacheable:
             unit.emphasis_cache[key] = ok
