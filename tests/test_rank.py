@@ -337,3 +337,26 @@ def test_choose_agrees_with_the_straightforward_reference(
         assert got == _reference_choose(profiles, *fresh, keyword, exclude)
     finally:
         _rank.BLOCK_WEIGHT, _rank.SENTENCE_WEIGHT, _rank.QUERY_WEIGHT = saved
+
+
+_ANY_TEXT = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["不是", "避免", "no", "n't", "never", "but", "İ", "ı", "ſ", "K", "_", "\u3000"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_ANY_TEXT)
+def test_one_pass_scans_agree_with_the_plain_ones(text: str) -> None:
+    # The words of a text in one regex pass, and the hint test as one
+    # alternation, give what the two-pass and per-hint versions give.
+    assert _rank._WORD_OUTSIDE_CJK.findall(text) == _rank._WORD.findall(
+        _rank._CJK_RUN.sub(" ", text)
+    )
+    assert (_rank._HINT.search(text) is not None) == any(
+        hint in text for hint in _rank._NEGATION_HINTS
+    )
+    assert _rank._negated(text) == (_rank._NEGATION.search(text) is not None)

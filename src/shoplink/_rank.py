@@ -69,9 +69,8 @@ BLOCK_WEIGHT = 1.0
 TITLE_KEYWORD_BONUS = 0.5
 
 _WORD = re.compile(r"[^\W_]+")
-_CJK_RUN = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
-)
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 # Clauses end at CJK and Latin clause punctuation; a "." only when it ends a
 # sentence, so that "MX 3.0S" stays one clause.
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|]|\.(?=\s|$)|\bbut\b")
@@ -147,6 +146,11 @@ def _bigrams(run: str) -> Iterable[str]:
 _cjk_grams = _bigrams
 
 
+# ``_WORD.findall(_CJK_RUN.sub(" ", text))`` in one pass: a word character
+# that is not CJK (a CJK run, blanked there, ends a word here too).
+_WORD_OUTSIDE_CJK = re.compile(f"[^\\W_{_CJK_CHARS}]+")
+
+
 def _clause_features(clause: str, out: set[str]) -> None:
     """Add the CJK features and the words of ``clause`` (stop words included)."""
     for run in _CJK_RUN.findall(clause):
@@ -165,12 +169,17 @@ _NEGATION_HINTS = (*_CUES_ZH, "no", "never", "avoid", "without", "instead", "rat
 _FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
 
 
+# Matches where one of the hints occurs: one pass over the text instead of
+# a substring search per hint.
+_HINT = re.compile("|".join(map(re.escape, _NEGATION_HINTS)))
+_FOLDS_TO_ASCII_CHAR = re.compile(f"[{_FOLDS_TO_ASCII}]")
+
+
 def _negated(folded: str) -> bool:
     """``_NEGATION.search(folded)``, with a fast answer for text holding no cue at all."""
-    for hint in _NEGATION_HINTS:
-        if hint in folded:
-            return _NEGATION.search(folded) is not None
-    return False
+    if _HINT.search(folded) is None:
+        return False
+    return _NEGATION.search(folded) is not None
 
 
 _CLAUSE_CI = re.compile(_CLAUSE.pattern, re.IGNORECASE)
@@ -188,9 +197,7 @@ def advised_against(text: str, start: int) -> str | None:
     """
     window = text[max(0, start - 200) : start]
     lower = window.lower()
-    if not any(hint in lower for hint in _NEGATION_HINTS) and not any(
-        c in window for c in _FOLDS_TO_ASCII
-    ):
+    if _HINT.search(lower) is None and _FOLDS_TO_ASCII_CHAR.search(window) is None:
         return None  # no cue can match (the common case): skip both scans
     clause_start = 0
     for match in _CLAUSE_CI.finditer(window):
@@ -320,7 +327,7 @@ class Evidence:
     def _word_set(self) -> frozenset[str]:
         """The words of the non-negated clauses, stop words included (kind ``_WORD_KIND``)."""
         if self._words is None:
-            self._words = frozenset(_WORD.findall(_CJK_RUN.sub(" ", self._clauses())))
+            self._words = frozenset(_WORD_OUTSIDE_CJK.findall(self._clauses()))
         return self._words
 
     def has(self, feature: str, kind: int) -> bool:
