@@ -181,7 +181,12 @@ def test_evidence_has_agrees_with_its_feature_set(text: str, other: str) -> None
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.lists(
-        st.sampled_from([*_PIECES, "NOT ", "Avoid ", "AVOİD ", "avoıd ", "nEvEr ", "暂停", "别用", "Don'T "]),
+        st.sampled_from(
+            [
+                *_PIECES, "NOT ", "Avoid ", "AVOİD ", "avoıd ", "nEvEr ", "暂停", "别用", "Don'T ",
+                "ınſtead of ", "WİTHOUT ", "RATHER THAN ", "\u212aeep ", "x" * 60, "好" * 90,
+            ]
+        ),
         max_size=20,
     ).map("".join)
 )
@@ -360,3 +365,20 @@ def test_one_pass_scans_agree_with_the_plain_ones(text: str) -> None:
         hint in text for hint in _rank._NEGATION_HINTS
     )
     assert _rank._negated(text) == (_rank._NEGATION.search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_ANY_TEXT,
+    cut=st.tuples(st.integers(0, 40), st.integers(0, 40)),
+    other=_ANY_TEXT,
+)
+def test_evidence_of_a_part_of_the_last_text_is_its_own_folding(
+    text: str, cut: tuple[int, int], other: str
+) -> None:
+    # Evidence.of slices the sentence's folded form out of its block's
+    # (made just before) instead of folding it again.
+    part = text[min(cut) : max(cut)]
+    for first, second in ((text, part), (text, other), (other, part), (part, text)):
+        Evidence.of(first)
+        assert Evidence.of(second).folded == fold_text(second)
