@@ -361,6 +361,21 @@ class Evidence:
             return feature in self._word_set()
         return feature in self.tokens
 
+    def _count(self, own: _Kinds) -> int:
+        """``len(self._present(own))``, without making the list."""
+        if not self.folded:
+            return 0
+        n = 0
+        if own.bigrams:
+            n = sum(map(self._clauses().__contains__, own.bigrams))
+        if own.singles:
+            n += len(own.singles & self._single_set())
+        if own.words:
+            n += len(own.words & self._word_set())
+        if own.others:
+            n += len(own.others & self.tokens)
+        return n
+
     def _present(self, own: _Kinds) -> list[str]:
         """The features of ``own`` that this text has (``own``'s features in ``tokens``).
 
@@ -503,6 +518,12 @@ _EXACT_WEIGHT = 2.0**30
 _EXACT_COUNT = 2**20
 
 
+@functools.lru_cache(maxsize=4)
+def _whole(*weights: float) -> bool:
+    """Whether the place weights are whole numbers that add up exactly (``_EXACT_WEIGHT``)."""
+    return all(float(w).is_integer() and abs(w) < _EXACT_WEIGHT for w in weights)
+
+
 def _score_alone(
     own: _Prepared, query: Evidence, sentence: Evidence, block: Evidence, keyword: str
 ) -> float | None:
@@ -513,17 +534,16 @@ def _score_alone(
     ...``.  That is the very float ``score`` sums when the place weights are
     whole numbers (every partial sum is then exact); otherwise None.
     """
-    weights = (BLOCK_WEIGHT, SENTENCE_WEIGHT, QUERY_WEIGHT)
-    if not all(float(w).is_integer() and abs(w) < _EXACT_WEIGHT for w in weights):
+    if not _whole(BLOCK_WEIGHT, SENTENCE_WEIGHT, QUERY_WEIGHT):
         return None
     if not own.features:
         return 0.0
     if len(own.features) >= _EXACT_COUNT:
         return None
     hits = (
-        BLOCK_WEIGHT * len(block._present(own))
-        + SENTENCE_WEIGHT * len(sentence._present(own))
-        + QUERY_WEIGHT * len(query._present(own))
+        BLOCK_WEIGHT * block._count(own)
+        + SENTENCE_WEIGHT * sentence._count(own)
+        + QUERY_WEIGHT * query._count(own)
     )
     total = hits / own.root
     if keyword and keyword in own.title:
