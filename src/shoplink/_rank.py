@@ -269,6 +269,8 @@ def _clear_caches() -> None:
     _profile_kinds.cache_clear()
     _folded_title.cache_clear()
     _prepared.cache_clear()
+    _union.cache_clear()
+    _idf_of.cache_clear()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -566,14 +568,7 @@ def _weights(
     query: Evidence, sentence: Evidence, block: Evidence, candidates: Sequence[_Prepared]
 ) -> dict[str, float]:
     """``_evidence_weights`` of prepared candidates."""
-    union = _Kinds(())
-    if len(candidates) == 1:
-        union = candidates[0]
-    else:
-        union.bigrams = tuple(dict.fromkeys(f for c in candidates for f in c.bigrams))
-        union.singles = frozenset().union(*(c.singles for c in candidates))
-        union.words = frozenset().union(*(c.words for c in candidates))
-        union.others = frozenset().union(*(c.others for c in candidates))
+    union = candidates[0] if len(candidates) == 1 else _union(tuple(candidates))
     # Added place by place in the order block, sentence, query, each from
     # 0.0, as a feature-by-feature sum would.
     weights: dict[str, float] = dict.fromkeys(block._present(union), 0.0 + BLOCK_WEIGHT)
@@ -583,11 +578,33 @@ def _weights(
     return {f: w for f, w in weights.items() if w}
 
 
+# The same keyword brings the same candidates mention after mention: their
+# union and idf are kept, keyed by the prepared candidates (compared by
+# identity: ``_prepared`` gives one object per profile while it is cached).
+
+
+@functools.lru_cache(maxsize=1024)
+def _union(candidates: tuple[_Prepared, ...]) -> _Kinds:
+    """Every feature of the candidates, by kind (each once)."""
+    union = _Kinds(())
+    union.bigrams = tuple(dict.fromkeys(f for c in candidates for f in c.bigrams))
+    union.singles = frozenset().union(*(c.singles for c in candidates))
+    union.words = frozenset().union(*(c.words for c in candidates))
+    union.others = frozenset().union(*(c.others for c in candidates))
+    return union
+
+
 def _idf(profiles: Sequence[RelevanceProfile]) -> dict[str, float]:
+    """Feature -> how well it separates ``profiles`` (a shared dict: not to be changed)."""
+    return _idf_of(tuple(map(_prepared, profiles)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _idf_of(candidates: tuple[_Prepared, ...]) -> dict[str, float]:
     counts: Counter[str] = Counter()
-    for p in profiles:
-        counts.update(_profile_features(p))
-    n = len(profiles)
+    for c in candidates:
+        counts.update(c.features)
+    n = len(candidates)
     # +1 inside keeps a feature that every candidate shares above zero, so a
     # single candidate still gets a meaningful score in its receipt.
     return {f: math.log(1.0 + n / df) for f, df in counts.items()}
