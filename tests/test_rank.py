@@ -176,6 +176,11 @@ def test_evidence_has_agrees_with_its_feature_set(text: str, other: str) -> None
     )
     for feature, kind in _rank._profile_kinds(profile):
         assert evidence.has(feature, kind) == (feature in evidence.tokens), (feature, kind)
+    # ... and so do the whole-candidate questions that choose() asks.
+    prepared = _rank._prepared(profile)
+    present = evidence._present(prepared)
+    assert sorted(present) == sorted(prepared.features & evidence.tokens)
+    assert evidence._count(prepared) == len(present)
 
 
 @settings(max_examples=300, deadline=None)

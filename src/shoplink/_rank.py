@@ -280,10 +280,11 @@ def _folded_title(profile: RelevanceProfile) -> str:
 
 # The last text ``Evidence.of`` folded whose folding kept its length, with
 # its folded form.  A mention's sentence lies inside its block, whose
-# evidence is made just before: folding goes code point by code point, so
-# then every code point folded to exactly one, and the folded form of any
-# part of the text is the same part of its folded form.  One entry, replaced
-# whole (threads can only miss it, never get a wrong slice).
+# evidence is made just before.  Folding goes code point by code point;
+# when a text folds to the same length, each code point folded to exactly
+# one, so any part of the text folds to the same part of its folded form.
+# One entry, replaced whole (threads can only miss it, never get a wrong
+# slice).
 _last_fold: list[tuple[str, str]] = [("", "")]
 
 
@@ -465,7 +466,7 @@ def _folded_terms(terms: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _mentioned_folded(terms: tuple[tuple[str, str], ...], haystack: str) -> str | None:
-    """``_mentioned`` over terms folded in advance (``_folded_terms``)."""
+    """The first of ``terms`` (folded in advance by ``_folded_terms``) found in ``haystack``."""
     for term, folded in terms:
         if folded in haystack:
             return term
