@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shoplink
 from shoplink import Gate, SkipReason
+from shoplink._gates import GATE_SCOPES, GateSet, GateTrip
+from shoplink._text import fold
 from tests.conftest import catalog_from_rows, product_row
 
 
@@ -174,3 +179,67 @@ def test_links_too_close_are_skipped() -> None:
     assert skip.reason is SkipReason.TOO_CLOSE and "min_gap=10" in skip.detail
     assert result.to_dict()["skipped"][0]["reason"] == "too_close"
     assert len(shoplink.Linker(cat, min_gap=0).link(answer).links) == 3
+
+
+# --- the term lookup against a straightforward reference --------------------
+
+
+def _reference_trips(gates: GateSet, text: str, source: str) -> list[GateTrip]:
+    """``GateSet._trips`` as first written: every term of every gate looked at."""
+    firsts = gates._first_ends(text)
+    folded = fold(text.replace("\u2019", "'").replace("\u2018", "'"))
+    out = []
+    for gate in gates.gates:
+        if gate.scope not in (source, "both"):
+            continue
+        best: tuple[int, str] | None = None
+        for term in gate.terms:
+            ends = [firsts.get(fold(part).text) for part in term.split(" + ")]
+            if all(e is not None for e in ends):
+                end = max(e for e in ends if e is not None)
+                if best is None or end < best[0]:
+                    best = (end, term)
+        for pattern in gate.patterns:
+            m = re.search(pattern, folded.text)
+            if m is None:
+                continue
+            end = m.end()
+            if folded.origin is not None and end > 0:
+                end = folded.origin[end - 1] + 1
+            if best is None or end < best[0]:
+                best = (end, "re:" + pattern)
+        if best is not None:
+            out.append(GateTrip(gate.name, best[1], source, best[0]))
+    out.sort(key=lambda t: t.end)
+    return out
+
+
+_GATE_WORDS = ["湿疹", "治疗", "药膏", "eczema", "Cure", "pain", "自杀", "ß", "ss"]
+_gate_terms = st.lists(
+    st.lists(st.sampled_from(_GATE_WORDS), min_size=1, max_size=3).map(" + ".join), max_size=6
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=st.lists(
+        st.tuples(
+            _gate_terms,
+            st.lists(st.sampled_from(["治疗", "pa+in", "(?:ss|药)膏"]), max_size=2),
+            st.sampled_from(GATE_SCOPES),
+        ),
+        max_size=4,
+    ),
+    text=st.lists(
+        st.sampled_from([*_GATE_WORDS, "，", " ", "\n\n", "Eczema", "ｃｕｒｅ", "\u2019", "面膜"]),
+        max_size=20,
+    ).map("".join),
+)
+def test_trips_agree_with_looking_at_every_term(
+    spec: list[tuple[list[str], list[str], str]], text: str
+) -> None:
+    # _trips looks only at the terms holding a part found, and folds the
+    # text only for a gate with patterns in scope.
+    gates = GateSet([Gate(f"g{i}", tuple(t), tuple(p), scope) for i, (t, p, scope) in enumerate(spec)])
+    for source in ("query", "answer"):
+        assert gates._trips(text, source) == _reference_trips(gates, text, source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 import shoplink
 from shoplink import SkipReason, _rank
 from shoplink._rank import Evidence, choose, features, sentence_span
+from shoplink._text import fold_text
 from tests.conftest import catalog_from_rows, product_row
 
 CASES = [
@@ -174,12 +176,22 @@ def test_evidence_has_agrees_with_its_feature_set(text: str, other: str) -> None
     )
     for feature, kind in _rank._profile_kinds(profile):
         assert evidence.has(feature, kind) == (feature in evidence.tokens), (feature, kind)
+    # ... and so do the whole-candidate questions that choose() asks.
+    prepared = _rank._prepared(profile)
+    present = evidence._present(prepared)
+    assert sorted(present) == sorted(prepared.features & evidence.tokens)
+    assert evidence._count(prepared) == len(present)
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     text=st.lists(
-        st.sampled_from([*_PIECES, "NOT ", "Avoid ", "AVOİD ", "avoıd ", "nEvEr ", "暂停", "别用", "Don'T "]),
+        st.sampled_from(
+            [
+                *_PIECES, "NOT ", "Avoid ", "AVOİD ", "avoıd ", "nEvEr ", "暂停", "别用", "Don'T ",
+                "ınſtead of ", "WİTHOUT ", "RATHER THAN ", "\u212aeep ", "x" * 60, "好" * 90,
+            ]
+        ),
         max_size=20,
     ).map("".join)
 )
@@ -192,3 +204,186 @@ def test_advised_against_agrees_with_the_plain_regex(text: str) -> None:
             clause_start = match.end()
         found = _rank._NEGATION_CI.search(window, clause_start)
         assert _rank.advised_against(text, start) == (found.group() if found else None)
+
+
+# --- the optimised choice against a straightforward reference ----------------
+
+
+def _reference_choose(
+    profiles: list[shoplink.RelevanceProfile],
+    query: Evidence,
+    context: Evidence,
+    sentence: Evidence,
+    keyword: str,
+    exclude: frozenset[str],
+) -> _rank.Choice | _rank.Rejection:
+    """``choose`` as first written: whole feature sets, one feature at a time."""
+
+    def mentioned(terms: tuple[str, ...], haystack: str) -> str | None:
+        for term in terms:
+            folded = fold_text(term) if term else ""
+            if folded and folded in haystack:
+                return term
+        return None
+
+    def own(p: shoplink.RelevanceProfile) -> frozenset[str]:
+        return features("\n".join((p.title, p.brand, p.category, p.description, "\n".join(p.keywords))))
+
+    eligible, reasons = [], {}
+    for p in profiles:
+        if not p.purchasable:
+            reasons.setdefault("out_of_stock", p.product_id)
+            continue
+        if p.product_id in exclude:
+            reasons.setdefault("already_linked", p.product_id)
+            continue
+        veto = mentioned(p.negative_terms, query.folded) or mentioned(p.negative_terms, context.folded)
+        if veto is not None:
+            reasons.setdefault("ambiguous", f"{p.product_id} vetoed by {veto!r}")
+            continue
+        if p.context_terms and (
+            mentioned(p.context_terms, query.folded) is None
+            and mentioned(p.context_terms, context.folded) is None
+        ):
+            reasons.setdefault("ambiguous", f"{p.product_id}: no context term nearby")
+            continue
+        eligible.append(p)
+    if not eligible:
+        for reason in ("ambiguous", "already_linked", "out_of_stock"):
+            if reason in reasons:
+                return _rank.Rejection(
+                    reason, f"{len(profiles)} candidate(s), none eligible; {reasons[reason]}"
+                )
+        return _rank.Rejection("ambiguous", "no candidates")
+    weights: dict[str, float] = {}
+    for feature in frozenset().union(*map(own, eligible)):
+        weight = 0.0
+        if feature in context.tokens:
+            weight += _rank.BLOCK_WEIGHT
+        if feature in sentence.tokens:
+            weight += _rank.SENTENCE_WEIGHT
+        if feature in query.tokens:
+            weight += _rank.QUERY_WEIGHT
+        if weight:
+            weights[feature] = weight
+    counts: Counter[str] = Counter(f for p in eligible for f in own(p))
+    idf = {f: math.log(1.0 + len(eligible) / df) for f, df in counts.items()} if len(eligible) > 1 else None
+    scored = []
+    for p in eligible:
+        mine = own(p)
+        total = 0.0
+        if mine:
+            hits = 0.0
+            for feature in mine & weights.keys():
+                hits += weights[feature] * (1.0 if idf is None else idf.get(feature, 1.0))
+            total = hits / math.sqrt(len(mine))
+            if keyword and keyword in fold_text(p.title):
+                total += _rank.TITLE_KEYWORD_BONUS / math.sqrt(len(mine))
+            total = round(total, 6)
+        scored.append((p.product_id, total))
+    scored.sort(key=lambda item: (-item[1], _rank.tie_key(item[0])))
+    return _rank.Choice(scored[0][0], tuple(scored))
+
+
+_TERMS = ["敏感肌", "美白", "Trail", "shoes", "ß", "", " ", "手机"]
+_texts = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+_profiles = st.lists(
+    st.builds(
+        shoplink.RelevanceProfile,
+        product_id=st.sampled_from(["a", "b", "c", "dy-1", "jd-1"]),
+        title=_texts,
+        keywords=st.lists(_texts, max_size=2).map(tuple),
+        brand=st.sampled_from(["", "Salomon", "薇诺娜"]),
+        category=st.sampled_from(["", "面膜", "running"]),
+        description=_texts,
+        purchasable=st.booleans(),
+        context_terms=st.lists(st.sampled_from(_TERMS), max_size=2).map(tuple),
+        negative_terms=st.lists(st.sampled_from(_TERMS), max_size=2).map(tuple),
+    ),
+    min_size=0,
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    profiles=_profiles,
+    query=_texts,
+    block=_texts,
+    sentence=_texts,
+    keyword=st.sampled_from(["", "面膜", "shoes", "trail running", "敏感"]),
+    exclude=st.sets(st.sampled_from(["a", "dy-1"])).map(frozenset),
+    place_weights=st.sampled_from(
+        [(1.0, 2.0, 3.0), (1.0, 0.0, 3.0), (1.0, 2.0, 2.0), (0.7, 2.0, 3.1), (1, 2, 3)]
+    ),
+)
+def test_choose_agrees_with_the_straightforward_reference(
+    profiles: list[shoplink.RelevanceProfile],
+    query: str,
+    block: str,
+    sentence: str,
+    keyword: str,
+    exclude: frozenset[str],
+    place_weights: tuple[float, float, float],
+) -> None:
+    # ``choose`` works on prepared candidates, counts features per place for
+    # a lone candidate and asks each place once per kind of feature; the
+    # reference builds every feature set and sums one feature at a time.
+    # Decisions and scores must be identical, also under other place
+    # weights (the ablations of benchmarks/relevance_accuracy.py).
+    saved = (_rank.BLOCK_WEIGHT, _rank.SENTENCE_WEIGHT, _rank.QUERY_WEIGHT)
+    _rank.BLOCK_WEIGHT, _rank.SENTENCE_WEIGHT, _rank.QUERY_WEIGHT = place_weights
+    try:
+        evidence = (Evidence.of(query), Evidence.of(block), Evidence.of(sentence))
+        got = choose(
+            profiles,
+            query=evidence[0],
+            context=evidence[1],
+            sentence=evidence[2],
+            keyword=keyword,
+            exclude=exclude,
+        )
+        fresh = (Evidence.of(query), Evidence.of(block), Evidence.of(sentence))
+        assert got == _reference_choose(profiles, *fresh, keyword, exclude)
+    finally:
+        _rank.BLOCK_WEIGHT, _rank.SENTENCE_WEIGHT, _rank.QUERY_WEIGHT = saved
+
+
+_ANY_TEXT = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["不是", "避免", "no", "n't", "never", "but", "İ", "ı", "ſ", "K", "_", "\u3000"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_ANY_TEXT)
+def test_one_pass_scans_agree_with_the_plain_ones(text: str) -> None:
+    # The words of a text in one regex pass, and the hint test as one
+    # alternation, give what the two-pass and per-hint versions give.
+    assert _rank._WORD_OUTSIDE_CJK.findall(text) == _rank._WORD.findall(
+        _rank._CJK_RUN.sub(" ", text)
+    )
+    assert (_rank._HINT.search(text) is not None) == any(
+        hint in text for hint in _rank._NEGATION_HINTS
+    )
+    assert _rank._negated(text) == (_rank._NEGATION.search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_ANY_TEXT,
+    cut=st.tuples(st.integers(0, 40), st.integers(0, 40)),
+    other=_ANY_TEXT,
+)
+def test_evidence_of_a_part_of_the_last_text_is_its_own_folding(
+    text: str, cut: tuple[int, int], other: str
+) -> None:
+    # Evidence.of slices the sentence's folded form out of its block's
+    # (made just before) instead of folding it again.
+    part = text[min(cut) : max(cut)]
+    for first, second in ((text, part), (text, other), (other, part), (part, text)):
+        Evidence.of(first)
+        assert Evidence.of(second).folded == fold_text(second)

@@ -199,22 +199,6 @@ def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
-def _first_pattern(
-    compiled: list[tuple[str, re.Pattern[str]]], folded: Folded, best: tuple[int, str] | None
-) -> tuple[int, str] | None:
-    """The earliest-ending of ``best`` and the first match of each pattern (original offsets)."""
-    for pattern, regex in compiled:
-        m = regex.search(folded.text)
-        if m is None:
-            continue
-        end = m.end()
-        if folded.origin is not None and end > 0:
-            end = folded.origin[end - 1] + 1
-        if best is None or end < best[0]:
-            best = (end, "re:" + pattern)
-    return best
-
-
 class GateSet:
     """Gates compiled for matching: one keyword automaton over every term part.
 
@@ -237,42 +221,68 @@ class GateSet:
             [(term, [fold(part).text for part in term.split(" + ")]) for term in gate.terms]
             for gate in self.gates
         ]
+        # Per gate: folded part -> the indices of the terms holding it.  A
+        # term trips only if each of its parts was found, so only the terms
+        # of the parts found need a look (most answers hold none).
+        self._terms_of_part: list[dict[str, list[int]]] = []
+        for terms in self._folded_terms:
+            index: dict[str, list[int]] = {}
+            for i, (_term, parts) in enumerate(terms):
+                for part in dict.fromkeys(parts):
+                    index.setdefault(part, []).append(i)
+            self._terms_of_part.append(index)
 
     def __bool__(self) -> bool:
         return bool(self.gates)
 
     def _first_ends(self, text: str) -> dict[str, int]:
         """Folded part -> end offset of its first occurrence in ``text``."""
+        return self._first_ends_normalised(_normalise(text))
+
+    def _first_ends_normalised(self, normalised: str) -> dict[str, int]:
+        """``_first_ends`` of text already passed through ``_normalise``."""
         if self._matcher is None:
             return {}
         firsts: dict[str, int] = {}
         keywords = self._matcher.keywords
-        for hit in self._matcher.find_candidates(_normalise(text)):
+        for hit in self._matcher.find_candidates(normalised):
             key = keywords[hit.key]
             if key not in firsts or hit.end < firsts[key]:
                 firsts[key] = hit.end
         return firsts
 
     def _trips(self, text: str, source: str) -> list[GateTrip]:
-        firsts = self._first_ends(text)
-        folded: Folded | None = None  # made on the first gate in scope with patterns
+        normalised = _normalise(text)
+        firsts = self._first_ends_normalised(normalised)
+        folded: Folded | None = None  # made only for a gate with patterns
         out: list[GateTrip] = []
-        for gate, compiled, terms in zip(
-            self.gates, self._compiled, self._folded_terms, strict=True
+        for gate, compiled, terms, terms_of_part in zip(
+            self.gates, self._compiled, self._folded_terms, self._terms_of_part, strict=True
         ):
             if gate.scope not in (source, "both"):
                 continue
             best: tuple[int, str] | None = None
-            for term, parts in terms if firsts else ():  # no part found: no term trips
+            # The terms holding a part found, in the gate's order (on equal
+            # ends the first term is reported); no part found: no term trips.
+            found = sorted({i for part in firsts for i in terms_of_part.get(part, ())})
+            for i in found:
+                term, parts = terms[i]
                 ends = [firsts.get(part) for part in parts]
                 if all(e is not None for e in ends):
                     end = max(e for e in ends if e is not None)
                     if best is None or end < best[0]:
                         best = (end, term)
-            if compiled:
+            for pattern, regex in compiled:
                 if folded is None:
-                    folded = fold(_normalise(text))
-                best = _first_pattern(compiled, folded, best)
+                    folded = fold(normalised)
+                m = regex.search(folded.text)
+                if m is None:
+                    continue
+                end = m.end()
+                if folded.origin is not None and end > 0:
+                    end = folded.origin[end - 1] + 1
+                if best is None or end < best[0]:
+                    best = (end, "re:" + pattern)
             if best is not None:
                 out.append(GateTrip(gate.name, best[1], source, best[0]))
         out.sort(key=lambda t: t.end)

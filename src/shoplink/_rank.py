@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import operator
 import re
@@ -68,9 +69,10 @@ BLOCK_WEIGHT = 1.0
 TITLE_KEYWORD_BONUS = 0.5
 
 _WORD = re.compile(r"[^\W_]+")
-_CJK_RUN = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
+_CJK_CHARS = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 # Clauses end at CJK and Latin clause punctuation; a "." only when it ends a
 # sentence, so that "MX 3.0S" stays one clause.
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|]|\.(?=\s|$)|\bbut\b")
@@ -146,6 +148,11 @@ def _bigrams(run: str) -> Iterable[str]:
 _cjk_grams = _bigrams
 
 
+# ``_WORD.findall(_CJK_RUN.sub(" ", text))`` in one pass: a word character
+# that is not CJK (a CJK run, blanked there, ends a word here too).
+_WORD_OUTSIDE_CJK = re.compile(f"[^\\W_{_CJK_CHARS}]+")
+
+
 def _clause_features(clause: str, out: set[str]) -> None:
     """Add the CJK features and the words of ``clause`` (stop words included)."""
     for run in _CJK_RUN.findall(clause):
@@ -161,15 +168,19 @@ _NEGATION_HINTS = (*_CUES_ZH, "no", "never", "avoid", "without", "instead", "rat
 # The only non-ASCII characters that ``re.IGNORECASE`` matches to ASCII
 # letters (checked over every code point); ``str.lower`` maps none of them to
 # its ASCII partner, so text holding one skips the hint test.
-_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+# Where one of the hints occurs: one pass over the text instead of a
+# substring search per hint.  (``re.IGNORECASE`` would spare the ``lower()``
+# but makes the search five times slower.)
+_HINT = re.compile("|".join(map(re.escape, _NEGATION_HINTS)))
 
 
 def _negated(folded: str) -> bool:
     """``_NEGATION.search(folded)``, with a fast answer for text holding no cue at all."""
-    for hint in _NEGATION_HINTS:
-        if hint in folded:
-            return _NEGATION.search(folded) is not None
-    return False
+    if _HINT.search(folded) is None:
+        return False
+    return _NEGATION.search(folded) is not None
 
 
 _CLAUSE_CI = re.compile(_CLAUSE.pattern, re.IGNORECASE)
@@ -186,10 +197,7 @@ def advised_against(text: str, start: int) -> str | None:
     text back to the previous clause punctuation (at most 200 characters).
     """
     window = text[max(0, start - 200) : start]
-    lower = window.lower()
-    if not any(hint in lower for hint in _NEGATION_HINTS) and not any(
-        c in window for c in _FOLDS_TO_ASCII
-    ):
+    if _HINT.search(window.lower()) is None and _FOLDS_TO_ASCII.search(window) is None:
         return None  # no cue can match (the common case): skip both scans
     clause_start = 0
     for match in _CLAUSE_CI.finditer(window):
@@ -259,6 +267,10 @@ def _clear_caches() -> None:
     """Forget every cached product feature (after changing how features are made)."""
     _profile_features.cache_clear()
     _profile_kinds.cache_clear()
+    _folded_title.cache_clear()
+    _prepared.cache_clear()
+    _union.cache_clear()
+    _idf_of.cache_clear()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -266,12 +278,14 @@ def _folded_title(profile: RelevanceProfile) -> str:
     return fold_text(profile.title)
 
 
-def _mentioned(terms: Iterable[str], haystack: str) -> str | None:
-    for term in terms:
-        folded = fold_text(term) if term else ""
-        if folded and folded in haystack:
-            return term
-    return None
+# The last text ``Evidence.of`` folded whose folding kept its length, with
+# its folded form.  A mention's sentence lies inside its block, whose
+# evidence is made just before.  Folding goes code point by code point;
+# when a text folds to the same length, each code point folded to exactly
+# one, so any part of the text folds to the same part of its folded form.
+# One entry, replaced whole (threads can only miss it, never get a wrong
+# slice).
+_last_fold: list[tuple[str, str]] = [("", "")]
 
 
 class Evidence:
@@ -295,6 +309,16 @@ class Evidence:
     @classmethod
     def of(cls, text: str) -> Evidence:
         """The evidence of ``text``, to score many candidates."""
+        if isinstance(text, str):
+            raw, folded = _last_fold[0]
+            if len(text) < len(raw):
+                at = raw.find(text)
+                if at >= 0:
+                    return cls(folded[at : at + len(text)])
+            folded = fold_text(text)
+            if len(folded) == len(text):
+                _last_fold[0] = (text, folded)
+            return cls(folded)
         return cls(fold_text(text))
 
     @property
@@ -316,6 +340,18 @@ class Evidence:
                 )
         return self._plain
 
+    def _single_set(self) -> frozenset[str]:
+        """The one-character CJK runs of the non-negated clauses (features of kind ``_SINGLE``)."""
+        if self._singles is None:
+            self._singles = frozenset(r for r in _CJK_RUN.findall(self._clauses()) if len(r) == 1)
+        return self._singles
+
+    def _word_set(self) -> frozenset[str]:
+        """The words of the non-negated clauses, stop words included (kind ``_WORD_KIND``)."""
+        if self._words is None:
+            self._words = frozenset(_WORD_OUTSIDE_CJK.findall(self._clauses()))
+        return self._words
+
     def has(self, feature: str, kind: int) -> bool:
         """Whether ``feature`` is one of ``tokens``; ``kind``: see ``_profile_kinds``."""
         if kind == _BIGRAM:
@@ -323,16 +359,45 @@ class Evidence:
             # one clause (no separator is CJK), and each such pair is a bigram.
             return feature in self._clauses()
         if kind == _SINGLE:
-            if self._singles is None:
-                self._singles = frozenset(
-                    r for r in _CJK_RUN.findall(self._clauses()) if len(r) == 1
-                )
-            return feature in self._singles
+            return feature in self._single_set()
         if kind == _WORD_KIND:
-            if self._words is None:
-                self._words = frozenset(_WORD.findall(_CJK_RUN.sub(" ", self._clauses())))
-            return feature in self._words
+            return feature in self._word_set()
         return feature in self.tokens
+
+    def _count(self, own: _Kinds) -> int:
+        """``len(self._present(own))``, without making the list."""
+        if not self.folded:
+            return 0
+        n = 0
+        if own.bigrams:
+            n = sum(map(self._clauses().__contains__, own.bigrams))
+        if own.singles:
+            n += len(own.singles & self._single_set())
+        if own.words:
+            n += len(own.words & self._word_set())
+        if own.others:
+            n += len(own.others & self.tokens)
+        return n
+
+    def _present(self, own: _Kinds) -> list[str]:
+        """The features of ``own`` that this text has (``own``'s features in ``tokens``).
+
+        What ``has`` answers feature by feature, for a whole candidate at
+        once: one C-level pass per kind instead of a call per feature.
+        """
+        if not self.folded:
+            return []  # no text, no feature (``tokens`` is empty)
+        out: list[str] = []
+        if own.bigrams:
+            plain = self._clauses()
+            out.extend(itertools.compress(own.bigrams, map(plain.__contains__, own.bigrams)))
+        if own.singles:
+            out.extend(own.singles & self._single_set())
+        if own.words:
+            out.extend(own.words & self._word_set())
+        if own.others:
+            out.extend(own.others & self.tokens)
+        return out
 
 
 _EMPTY = Evidence("")
@@ -355,6 +420,64 @@ def _profile_kinds(profile: RelevanceProfile) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+class _Kinds:
+    """Features grouped by kind, the way ``Evidence._present`` asks about them."""
+
+    __slots__ = ("bigrams", "others", "singles", "words")
+
+    def __init__(self, kinds: Iterable[tuple[str, int]]) -> None:
+        groups: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+        for feature, kind in kinds:
+            groups[kind].append(feature)
+        self.bigrams = tuple(groups[_BIGRAM])
+        self.singles = frozenset(groups[_SINGLE])
+        self.words = frozenset(groups[_WORD_KIND])
+        self.others = frozenset(groups[_OTHER])
+
+
+class _Prepared(_Kinds):
+    """What ``choose`` needs of one candidate, worked out once per product.
+
+    Everything here is a function of the profile alone (its text), so it is
+    cached with the profile as the key, like ``_profile_features``.
+    """
+
+    __slots__ = ("context", "features", "negative", "product_id", "root", "tie", "title")
+
+    def __init__(self, profile: RelevanceProfile) -> None:
+        super().__init__(_profile_kinds(profile))
+        self.product_id = profile.product_id
+        self.features = _profile_features(profile)
+        self.root = math.sqrt(len(self.features))
+        self.title = _folded_title(profile)
+        self.tie = tie_key(profile.product_id)
+        # Terms with their folded form; terms that fold to nothing never match.
+        self.negative = _folded_terms(profile.negative_terms)
+        self.context = _folded_terms(profile.context_terms)
+
+
+def _folded_terms(terms: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for term in terms:
+        folded = fold_text(term) if term else ""
+        if folded:
+            out.append((term, folded))
+    return tuple(out)
+
+
+def _mentioned_folded(terms: tuple[tuple[str, str], ...], haystack: str) -> str | None:
+    """The first of ``terms`` (folded in advance by ``_folded_terms``) found in ``haystack``."""
+    for term, folded in terms:
+        if folded in haystack:
+            return term
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepared(profile: RelevanceProfile) -> _Prepared:
+    return _Prepared(profile)
+
+
 def score(
     profile: RelevanceProfile,
     weights: dict[str, float],
@@ -371,15 +494,63 @@ def score(
         idf: feature -> how well it separates the candidates; 1 if absent.
         keyword: the folded keyword that matched, for the title bonus.
     """
-    own = _profile_features(profile)
-    if not own:
+    return _score(_prepared(profile), weights, idf, keyword)
+
+
+def _score(
+    own: _Prepared, weights: dict[str, float], idf: dict[str, float] | None, keyword: str
+) -> float:
+    """``score`` of a prepared candidate."""
+    if not own.features:
         return 0.0
     hits = 0.0
-    for feature in own & weights.keys():
+    # The order of this sum is the order of ``own.features & weights.keys()``
+    # (the candidate's own feature order): kept, so that no float rounds
+    # differently from one release to the next.
+    for feature in own.features & weights.keys():
         hits += weights[feature] * (1.0 if idf is None else idf.get(feature, 1.0))
-    total = hits / math.sqrt(len(own))
-    if keyword and keyword in _folded_title(profile):
-        total += TITLE_KEYWORD_BONUS / math.sqrt(len(own))
+    total = hits / own.root
+    if keyword and keyword in own.title:
+        total += TITLE_KEYWORD_BONUS / own.root
+    return round(total, 6)
+
+
+# Whole place weights below this, counted for fewer than ``_EXACT_COUNT``
+# features, add up exactly in a float (below 2**53), in any order.
+_EXACT_WEIGHT = 2.0**30
+_EXACT_COUNT = 2**20
+
+
+@functools.lru_cache(maxsize=4)
+def _whole(*weights: float) -> bool:
+    """Whether the place weights are whole numbers that add up exactly (``_EXACT_WEIGHT``)."""
+    return all(float(w).is_integer() and abs(w) < _EXACT_WEIGHT for w in weights)
+
+
+def _score_alone(
+    own: _Prepared, query: Evidence, sentence: Evidence, block: Evidence, keyword: str
+) -> float | None:
+    """``score`` of the only eligible candidate (no idf), or None to take the general path.
+
+    With one candidate every weight counts once per place that has the
+    feature, so the hits are ``BLOCK_WEIGHT * (features in the block) +
+    ...``.  That is the very float ``score`` sums when the place weights are
+    whole numbers (every partial sum is then exact); otherwise None.
+    """
+    if not _whole(BLOCK_WEIGHT, SENTENCE_WEIGHT, QUERY_WEIGHT):
+        return None
+    if not own.features:
+        return 0.0
+    if len(own.features) >= _EXACT_COUNT:
+        return None
+    hits = (
+        BLOCK_WEIGHT * block._count(own)
+        + SENTENCE_WEIGHT * sentence._count(own)
+        + QUERY_WEIGHT * query._count(own)
+    )
+    total = hits / own.root
+    if keyword and keyword in own.title:
+        total += TITLE_KEYWORD_BONUS / own.root
     return round(total, 6)
 
 
@@ -391,28 +562,50 @@ def _evidence_weights(
     Only features some candidate has can count in ``score``, and a product
     has far fewer of them than a block of text has.
     """
-    own: dict[str, int] = {}
-    for p in candidates:
-        own.update(_profile_kinds(p))
-    weights: dict[str, float] = {}
-    for feature, kind in own.items():
-        weight = 0.0
-        if block.has(feature, kind):
-            weight += BLOCK_WEIGHT
-        if sentence.has(feature, kind):
-            weight += SENTENCE_WEIGHT
-        if query.has(feature, kind):
-            weight += QUERY_WEIGHT
-        if weight:
-            weights[feature] = weight
-    return weights
+    return _weights(query, sentence, block, [_prepared(p) for p in candidates])
+
+
+def _weights(
+    query: Evidence, sentence: Evidence, block: Evidence, candidates: Sequence[_Prepared]
+) -> dict[str, float]:
+    """``_evidence_weights`` of prepared candidates."""
+    union = candidates[0] if len(candidates) == 1 else _union(tuple(candidates))
+    # Added place by place in the order block, sentence, query, each from
+    # 0.0, as a feature-by-feature sum would.
+    weights: dict[str, float] = dict.fromkeys(block._present(union), 0.0 + BLOCK_WEIGHT)
+    for place, weight in ((sentence, SENTENCE_WEIGHT), (query, QUERY_WEIGHT)):
+        for feature in place._present(union):
+            weights[feature] = weights.get(feature, 0.0) + weight
+    return {f: w for f, w in weights.items() if w}
+
+
+# The same keyword brings the same candidates mention after mention: their
+# union and idf are kept, keyed by the prepared candidates (compared by
+# identity: ``_prepared`` gives one object per profile while it is cached).
+
+
+@functools.lru_cache(maxsize=1024)
+def _union(candidates: tuple[_Prepared, ...]) -> _Kinds:
+    """Every feature of the candidates, by kind (each once)."""
+    union = _Kinds(())
+    union.bigrams = tuple(dict.fromkeys(f for c in candidates for f in c.bigrams))
+    union.singles = frozenset().union(*(c.singles for c in candidates))
+    union.words = frozenset().union(*(c.words for c in candidates))
+    union.others = frozenset().union(*(c.others for c in candidates))
+    return union
 
 
 def _idf(profiles: Sequence[RelevanceProfile]) -> dict[str, float]:
+    """Feature -> how well it separates ``profiles`` (a shared dict: not to be changed)."""
+    return _idf_of(tuple(map(_prepared, profiles)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _idf_of(candidates: tuple[_Prepared, ...]) -> dict[str, float]:
     counts: Counter[str] = Counter()
-    for p in profiles:
-        counts.update(_profile_features(p))
-    n = len(profiles)
+    for c in candidates:
+        counts.update(c.features)
+    n = len(candidates)
     # +1 inside keeps a feature that every candidate shares above zero, so a
     # single candidate still gets a meaningful score in its receipt.
     return {f: math.log(1.0 + n / df) for f, df in counts.items()}
@@ -446,6 +639,7 @@ def choose(
     """
     sentence = sentence if sentence is not None else _EMPTY
     eligible: list[RelevanceProfile] = []
+    prepared: list[_Prepared] = []
     reasons: dict[str, str] = {}
     for p in profiles:
         if not p.purchasable:
@@ -454,19 +648,22 @@ def choose(
         if p.product_id in exclude:
             reasons.setdefault("already_linked", p.product_id)
             continue
-        veto = _mentioned(p.negative_terms, query.folded) or _mentioned(
-            p.negative_terms, context.folded
-        )
-        if veto is not None:
-            reasons.setdefault("ambiguous", f"{p.product_id} vetoed by {veto!r}")
-            continue
+        own = _prepared(p)
+        if own.negative:
+            veto = _mentioned_folded(own.negative, query.folded) or _mentioned_folded(
+                own.negative, context.folded
+            )
+            if veto is not None:
+                reasons.setdefault("ambiguous", f"{p.product_id} vetoed by {veto!r}")
+                continue
         if p.context_terms and (
-            _mentioned(p.context_terms, query.folded) is None
-            and _mentioned(p.context_terms, context.folded) is None
+            _mentioned_folded(own.context, query.folded) is None
+            and _mentioned_folded(own.context, context.folded) is None
         ):
             reasons.setdefault("ambiguous", f"{p.product_id}: no context term nearby")
             continue
         eligible.append(p)
+        prepared.append(own)
     if not eligible:
         # Report the most telling reason: a vetoed or unsupported ambiguous
         # name explains more than a product already linked, and that more
@@ -477,13 +674,17 @@ def choose(
                     reason, f"{len(profiles)} candidate(s), none eligible; {reasons[reason]}"
                 )
         return Rejection("ambiguous", "no candidates")
-    weights = _evidence_weights(query, sentence, context, eligible)
+    if len(prepared) == 1:
+        alone = _score_alone(prepared[0], query, sentence, context, keyword)
+        if alone is not None:
+            return Choice(prepared[0].product_id, ((prepared[0].product_id, alone),))
+    weights = _weights(query, sentence, context, prepared)
     idf = _idf(eligible) if len(eligible) > 1 else None
-    scored = sorted(
-        ((p.product_id, score(p, weights, idf=idf, keyword=keyword)) for p in eligible),
-        key=lambda item: (-item[1], tie_key(item[0])),
+    ranked = sorted(
+        ((own, _score(own, weights, idf, keyword)) for own in prepared),
+        key=lambda item: (-item[1], item[0].tie),
     )
-    return Choice(scored[0][0], tuple(scored))
+    return Choice(ranked[0][0].product_id, tuple((own.product_id, s) for own, s in ranked))
 
 
 def tie_key(product_id: str) -> tuple[str, str]:
