@@ -21,6 +21,7 @@ from shoplink import SkipReason, _linker, _markdown
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
+from tests.oracle import render
 from tests.strategies_markdown import documents
 from tests.test_stream import ANSWERS, DEMO, answer_in, check_stream, cut
 
@@ -209,6 +210,47 @@ def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
     ]:
         result, _ = linker._link_from(text, query, now, carry, len(text))
         assert result == linker.link(text, query, now=now)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_checking_the_carry_is_not_quadratic(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every re-link checks that the hits its carry decided are still in the
+    # blocks they were in.  Looking each one up again made a long answer's
+    # stream quadratic; blocks taken over from the last layout are known to
+    # be the same, so only the rest are looked up.
+    looked_up = 0
+    original = _linker._Run._block_span
+
+    def counting(run: Any, hit: Any) -> tuple[int, int]:
+        nonlocal looked_up
+        looked_up += 1
+        return original(run, hit)
+
+    monkeypatch.setattr(_linker._Run, "_block_span", counting)
+    linker = shoplink.Linker(DEMO, format=fmt, max_links=None)
+    base = "\n\n".join(a.answer for a in ANSWERS)
+    counts = []
+    for copies in (2, 8):
+        text = "\n\n".join([base] * copies)
+        if fmt == "html":
+            text = render(text)
+        looked_up = 0
+        check_stream(linker, text, cut(text, range(0, len(text), 16)), QUERY)
+        counts.append(looked_up)
+    assert counts[1] < 5 * counts[0], counts  # 4x the text: about 4x the lookups, not 16x
+
+
+def test_a_carry_whose_block_changed_is_dropped() -> None:
+    # A carry made past the closed end (a paragraph that a later "===" turns
+    # into a heading) must not be taken over: its block is not the same.
+    linker = shoplink.Linker(DEMO)
+    head = "推荐玉泽面膜。\n"
+    first, carry = linker._link_from(head, QUERY, NOW, None, len(head))
+    assert carry is not None and carry.hits and first.links
+    text = head + "===\n\n雅漾面膜\n"
+    result, _ = linker._link_from(text, QUERY, NOW, carry, len(text))
+    assert result == linker.link(text, QUERY, now=NOW)
+    assert [link.start for link in result.links] == [text.rindex("面膜")]  # not in the heading
 
 
 @pytest.mark.parametrize(

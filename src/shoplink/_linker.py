@@ -37,7 +37,7 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
-from ._markdown import MarkdownLayout, Placement, ScanPoint
+from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
@@ -478,6 +478,7 @@ class _Run:
             gates.check_answer(text) if gates and self.query_trip is None else []
         )
         self.carry_out: _Carry | None = None  # set by ``execute``
+        self._anchors: tuple[tuple[tuple[int, int, Block], ...], int] = ((), 0)  # by ``_resume``
         # Offers made for links (same catalog, now and max_age in a stream).
         self.offers_seen: dict[tuple[str, str, str], Offer] = (
             carry.offers_seen if carry is not None else {}
@@ -504,6 +505,8 @@ class _Run:
         reference list at the end, card rows anchored later) is left out.
         """
         first = self._resume(hits, carry)
+        # The carried anchors still good, and the hit from which to find them.
+        kept_anchors, anchors_from = self._anchors if first else ((), 0)
         groups = self._block_groups(hits, first)
         # The first block that may still change: the carry stops before it.
         # A code or HTML block ending at ``snap_at`` is final line by line
@@ -573,6 +576,7 @@ class _Run:
             # The carried hits' spans were just checked to be the same.
             spans=(carry.spans[:first] if carry is not None else ())
             + tuple(self._block_span(hit) for hit in hits[first:snap_hit]),
+            anchors=kept_anchors + self._anchors_of(hits, anchors_from, snap_hit),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
             query_trip=self.query_trip,
             first_number=self.first_number,
@@ -631,6 +635,21 @@ class _Run:
             return (block.start, block.end)
         return (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
 
+    def _anchors_of(
+        self, hits: Sequence[Hit], lo: int, hi: int
+    ) -> tuple[tuple[int, int, Block], ...]:
+        """(first hit, index, block) of each block holding ``hits[lo:hi]``, in order."""
+        blocks = self.layout.blocks
+        out: list[tuple[int, int, Block]] = []
+        for h in range(lo, hi):
+            start = hits[h].start
+            if out and start < out[-1][2].end:
+                continue  # in the same block as the hit before (hits are in order)
+            i = bisect.bisect_right(blocks, start, key=_block_start) - 1
+            if i >= 0 and blocks[i].start <= start < blocks[i].end:
+                out.append((h, i, blocks[i]))
+        return tuple(out)
+
     def _may_grow(self, hit: Hit) -> bool:
         """Whether the Markdown leaf holding ``hit`` can take more lines (code, HTML)."""
         if not isinstance(self.layout, MarkdownLayout):
@@ -678,8 +697,23 @@ class _Run:
         if len(hits) < k or tuple(hits[:k]) != carry.hits:
             return 0
         spans = carry.spans
-        if any(self._block_span(hit) != span for hit, span in zip(hits, spans, strict=False)):
+        # Layouts only ever append blocks (or replace the last one), and a
+        # later layout of a stream takes over an earlier one's blocks by
+        # copying them: if a block holding carried hits is the very object
+        # it was, at the same index, so is every block before it, and the
+        # hits up to it are in the blocks they were.  Only the hits after
+        # the last such block are looked up again (usually none or one
+        # block's: the last run of an HTML layout is made afresh).
+        blocks = self.layout.blocks
+        kept = len(carry.anchors)
+        while kept and not _same_block(blocks, carry.anchors[kept - 1]):
+            kept -= 1
+        recheck = carry.anchors[kept][0] if kept < len(carry.anchors) else k
+        if any(
+            self._block_span(hits[i]) != spans[i] for i in range(recheck, k)
+        ):
             return 0
+        self._anchors = (carry.anchors[:kept], recheck)
         if k < len(hits) and self._block_span(hits[k]) == spans[-1]:
             return 0
         if self.first_number != carry.first_number:
@@ -901,6 +935,15 @@ class _Accepted:
     position: int  # the link position ``url`` was built with
 
 
+def _block_start(block: Block) -> int:
+    return block.start
+
+
+def _same_block(blocks: Sequence[Block], anchor: tuple[int, int, Block]) -> bool:
+    _, index, block = anchor
+    return index < len(blocks) and blocks[index] is block
+
+
 def _find_after(snap: _Snapshot, text: str, carry: _Carry | None) -> list[Hit]:
     """``snap.index.find(text)``, scanning only the text after the carry's cut if it can.
 
@@ -935,6 +978,9 @@ class _Carry:
     cut: int  # the stream's closed end when it was made
     cut_hits: tuple[Hit, ...]  # every hit in ``text`` before ``cut``
     spans: tuple[tuple[int, int], ...]  # the block span of each
+    # Per block holding decided hits: its first hit, its index and the block
+    # object itself (``_Run._resume``).
+    anchors: tuple[tuple[int, int, Block], ...]
     first_trip: GateTrip | None  # the answer's first gate trip when decided
     query_trip: GateTrip | None
     first_number: int  # of the reference markers
