@@ -243,3 +243,43 @@ def test_trips_agree_with_looking_at_every_term(
     gates = GateSet([Gate(f"g{i}", tuple(t), tuple(p), scope) for i, (t, p, scope) in enumerate(spec)])
     for source in ("query", "answer"):
         assert gates._trips(text, source) == _reference_trips(gates, text, source)
+
+
+_GROWING = GateSet(
+    [
+        Gate("medical", terms=("eczema", "药膏", "cure + eczema", "ointment"), scope="answer"),
+        Gate("refusal", terms=("i can't help", "抱歉，我无法"), patterns=("狗+粮",), scope="both"),
+        Gate("minors", terms=("面膜",), scope="query"),
+    ]
+)
+_FRAGMENTS = [
+    "eczema", "ecz", "ema", "cure", "s", "x", " ", "\n", "ointment", "ﬀ", "ＥＣＺＥＭＡ", "İ",
+    "i can", "'t help", "\u2019t help", "药膏", "药", "膏", "抱歉，", "我无法", "狗", "粮", "面膜",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_FRAGMENTS), max_size=30),
+    cuts=st.lists(st.integers(0, 200), max_size=12),
+)
+def test_growing_answer_checks_each_prefix_like_check_answer(
+    pieces: list[str], cuts: list[int]
+) -> None:
+    # A stream checks its buffer at every re-link, scanning only the new text.
+    text = "".join(pieces)
+    growing = _GROWING.growing_answer()
+    for end in [*sorted({min(c, len(text)) for c in cuts}), len(text)]:
+        assert growing.check(text[:end]) == _GROWING.check_answer(text[:end]), text[:end]
+
+
+def test_growing_answer_starts_over_on_another_text() -> None:
+    growing = _GROWING.growing_answer()
+    assert [t.gate for t in growing.check("eczema and more")] == ["medical"]
+    assert growing.check("plain words") == []
+    assert growing.check("plain words, then ointment") == _GROWING.check_answer(
+        "plain words, then ointment"
+    )
+    # a whole-word part at the end of the text stops being one
+    assert [t.gate for t in growing.check("plain words, then ointment")] == ["medical"]
+    assert growing.check("plain words, then ointments") == []

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import SkipReason, _linker, _markdown
+from shoplink import SkipReason, _gates, _linker, _markdown
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
@@ -213,12 +213,14 @@ def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
-def test_checking_the_carry_is_not_quadratic(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_answers_stream_is_not_quadratic(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every re-link checks that the hits its carry decided are still in the
-    # blocks they were in.  Looking each one up again made a long answer's
-    # stream quadratic; blocks taken over from the last layout are known to
-    # be the same, so only the rest are looked up.
-    looked_up = 0
+    # blocks they were in, and checks the answer's gates.  Looking up every
+    # carried hit again, and scanning the whole buffer for gate terms, made
+    # a long answer's stream quadratic; blocks taken over from the last
+    # layout are known to be the same, and the gates scan only new text.
+    linker = shoplink.Linker(DEMO, format=fmt, max_links=None)
+    looked_up = scanned = 0
     original = _linker._Run._block_span
 
     def counting(run: Any, hit: Any) -> tuple[int, int]:
@@ -226,18 +228,27 @@ def test_checking_the_carry_is_not_quadratic(fmt: str, monkeypatch: pytest.Monke
         looked_up += 1
         return original(run, hit)
 
+    normalise = _gates._normalise  # every text the gates scan goes through it
+
+    def scanning(text: str) -> str:
+        nonlocal scanned
+        scanned += len(text)
+        return normalise(text)
+
     monkeypatch.setattr(_linker._Run, "_block_span", counting)
-    linker = shoplink.Linker(DEMO, format=fmt, max_links=None)
+    monkeypatch.setattr(_gates, "_normalise", scanning)
     base = "\n\n".join(a.answer for a in ANSWERS)
     counts = []
     for copies in (2, 8):
         text = "\n\n".join([base] * copies)
         if fmt == "html":
             text = render(text)
-        looked_up = 0
+        looked_up = scanned = 0
         check_stream(linker, text, cut(text, range(0, len(text), 16)), QUERY)
-        counts.append(looked_up)
-    assert counts[1] < 5 * counts[0], counts  # 4x the text: about 4x the lookups, not 16x
+        counts.append((looked_up, scanned))
+    # 4x the text: about 4x the work, not 16x
+    assert counts[1][0] < 5 * counts[0][0], counts
+    assert counts[1][1] < 5 * counts[0][1], counts
 
 
 def test_a_carry_whose_block_changed_is_dropped() -> None:

@@ -252,8 +252,10 @@ class GateSet:
         return firsts
 
     def _trips(self, text: str, source: str) -> list[GateTrip]:
-        normalised = _normalise(text)
-        firsts = self._first_ends_normalised(normalised)
+        return self._trips_from(text, source, self._first_ends(text))
+
+    def _trips_from(self, text: str, source: str, firsts: dict[str, int]) -> list[GateTrip]:
+        """The trips of ``text`` given its parts' first ends (``_first_ends``)."""
         folded: Folded | None = None  # made only for a gate with patterns
         out: list[GateTrip] = []
         for gate, compiled, terms, terms_of_part in zip(
@@ -274,7 +276,7 @@ class GateSet:
                         best = (end, term)
             for pattern, regex in compiled:
                 if folded is None:
-                    folded = fold(normalised)
+                    folded = fold(_normalise(text))
                 m = regex.search(folded.text)
                 if m is None:
                     continue
@@ -288,6 +290,10 @@ class GateSet:
         out.sort(key=lambda t: t.end)
         return out
 
+    def growing_answer(self) -> GrowingAnswer:
+        """A ``check_answer`` for one answer as it grows (a stream's buffer)."""
+        return GrowingAnswer(self)
+
     def check_query(self, query: str) -> GateTrip | None:
         """The first gate the query trips, or None."""
         trips = self._trips(query, "query") if query else []
@@ -296,3 +302,55 @@ class GateSet:
     def check_answer(self, answer: str) -> list[GateTrip]:
         """Every gate the answer trips, earliest first."""
         return self._trips(answer, "answer") if answer else []
+
+
+class GrowingAnswer:
+    """``GateSet.check_answer`` for a text that grows at its end, scanning only what is new.
+
+    A term part's occurrence that ends before the end of the text is final:
+    whether it is one reads the characters on either side of it, folding
+    goes code point by code point, and so a longer text has it too.  One
+    that ends at the very end of the text may stop being one (a whole-word
+    part followed by a letter).  So each check scans only from where an
+    occurrence not final before could start, keeps the first final end of
+    each part, and counts those at the end of the text for this check only.
+    Patterns are searched in the whole text (they can match anything).
+    A text that does not extend the last one starts over.
+    """
+
+    def __init__(self, gates: GateSet) -> None:
+        self._gates = gates
+        self._text = ""
+        self._final: dict[str, int] = {}  # part -> first end, among final occurrences
+
+    def check(self, text: str) -> list[GateTrip]:
+        """``check_answer(text)``."""
+        if not text:
+            return []
+        gates = self._gates
+        matcher = gates._matcher
+        firsts: dict[str, int] = {}
+        if matcher is not None:
+            if not text.startswith(self._text):
+                self._text, self._final = "", {}
+            scanned = len(self._text)
+            # An occurrence ending at ``scanned`` or later starts at most
+            # ``longest`` code points before its end (a folded part is never
+            # shorter than the text it matches); one more for the boundary.
+            start = max(0, scanned - matcher.longest - 1)
+            size = len(text)
+            final = self._final
+            keywords = matcher.keywords
+            for hit in matcher.find_candidates(_normalise(text[start:])):
+                end = start + hit.end
+                if end < scanned:
+                    continue  # final already, and counted then
+                part = keywords[hit.key]
+                target = final if end < size else firsts
+                if part not in target or end < target[part]:
+                    target[part] = end
+            self._text = text
+            for part, end in final.items():
+                if part not in firsts or end < firsts[part]:
+                    firsts[part] = end
+        return gates._trips_from(text, "answer", firsts)

@@ -26,7 +26,7 @@ import attrs
 
 from ._catalog import Catalog
 from ._exceptions import AnswerError, ConfigError, LinkError
-from ._gates import Gate, GateSet, GateTrip, default_gates
+from ._gates import Gate, GateSet, GateTrip, GrowingAnswer, default_gates
 from ._html import HtmlLayout
 from ._index import ProductIndex
 from ._labels import (
@@ -308,7 +308,9 @@ class Linker:
             hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
-        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout)
+        # The answer's gates, checked along the stream on the new text only.
+        growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
+        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing)
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -437,6 +439,7 @@ class _Run:
         carry: _Carry | None = None,
         scan: ScanPoint | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
+        answer_gates: GrowingAnswer | None = None,
     ) -> None:
         self.linker = linker
         self.context = (
@@ -474,9 +477,12 @@ class _Run:
             self.query_trip = carry.query_trip
         else:
             self.query_trip = gates.check_query(query) if gates else None
-        self.answer_trips: list[GateTrip] = (
-            gates.check_answer(text) if gates and self.query_trip is None else []
-        )
+        self.answer_gates = answer_gates
+        self.answer_trips: list[GateTrip] = []
+        if gates and self.query_trip is None:
+            self.answer_trips = (
+                answer_gates.check(text) if answer_gates is not None else gates.check_answer(text)
+            )
         self.carry_out: _Carry | None = None  # set by ``execute``
         self._anchors: tuple[tuple[tuple[int, int, Block], ...], int] = ((), 0)  # by ``_resume``
         # Offers made for links (same catalog, now and max_age in a stream).
@@ -582,6 +588,7 @@ class _Run:
             first_number=self.first_number,
             offers_seen=self.offers_seen,
             rows_seen=self.rows_seen,
+            answer_gates=self.answer_gates,
             accepted=tuple(decided[0]),
             linked=decided[1],
             linked_keys=decided[2],
@@ -986,6 +993,7 @@ class _Carry:
     first_number: int  # of the reference markers
     offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
     rows_seen: dict[tuple[object, ...], str]  # another: card rows rendered
+    answer_gates: GrowingAnswer | None  # the gates' scan of the answer so far
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]
     linked_keys: frozenset[int]
