@@ -245,6 +245,10 @@ class _BlockScanner:
         self.containers: list[_Container] = []
         self.leaf: _Leaf | None = None
         self.out: list[_LeafInfo] = []
+        # The start and the block of each leaf in ``out`` (kept as they are
+        # emitted: a resumed scan takes them over instead of making them again).
+        self.starts: list[int] = []
+        self.blocks: list[Block] = []
         self.refs: set[str] = set()
         self.content_upto = 0  # containers[:content_upto] all have content
         self._thematic_cache: dict[tuple[int, str], int] = {}
@@ -638,6 +642,8 @@ class _BlockScanner:
 
     def _emit(self, info: _LeafInfo) -> None:
         self.out.append(info)
+        self.starts.append(info.block.start)
+        self.blocks.append(info.block)
 
     def _take_definitions(self, leaf: _Leaf) -> _Leaf:
         """Split leading link reference definitions off a paragraph (emitting them)."""
@@ -1618,6 +1624,8 @@ class ScanPoint:
     containers: tuple[_Container, ...] = ()  # open at ``at``
     leaf: _Leaf | None = None  # open at ``at``
     content_upto: int = 0
+    starts: tuple[int, ...] = ()  # of the leaves in ``out``
+    blocks: tuple[Block, ...] = ()  # of the leaves in ``out``
 
     @classmethod
     def of(cls, scanner: _BlockScanner, at: int, quirk: int, prev: tuple[int, int]) -> ScanPoint:
@@ -1631,11 +1639,15 @@ class ScanPoint:
             tuple(attrs.evolve(c) for c in scanner.containers),
             _copy_leaf(scanner.leaf),
             scanner.content_upto,
+            tuple(scanner.starts),
+            tuple(scanner.blocks),
         )
 
     def restore(self, scanner: _BlockScanner) -> None:
         """Put ``scanner`` in the state this point was taken in."""
         scanner.out = list(self.out)
+        scanner.starts = list(self.starts)
+        scanner.blocks = list(self.blocks)
         scanner.refs = set(self.refs)
         scanner.containers = [attrs.evolve(c) for c in self.containers]
         scanner.leaf = _copy_leaf(self.leaf)
@@ -1696,16 +1708,23 @@ class MarkdownLayout:
     """
 
     def __init__(
-        self, text: str, infos: list[_LeafInfo], refs: set[str], scan: str | None = None
+        self,
+        text: str,
+        infos: list[_LeafInfo],
+        refs: set[str],
+        scan: str | None = None,
+        starts: list[int] | None = None,
+        blocks: Sequence[Block] | None = None,
     ) -> None:
         self._text = text
         self._scan = text if scan is None else scan  # as CommonMark reads it, same offsets
         self._infos = infos
         self._refs = refs
-        self._starts = [i.block.start for i in infos]
+        # ``starts`` and ``blocks``: those of ``infos``, if the scan kept them.
+        self._starts = starts if starts is not None else [i.block.start for i in infos]
         self._units: dict[tuple[int, int], _Unit] = {}
         self._seg_index: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
-        self._blocks = tuple(i.block for i in infos)
+        self._blocks = tuple(blocks) if blocks is not None else tuple(i.block for i in infos)
         self._unsure_from = len(text) + 1  # from here on, refuse (see _table_quirk)
         # (prefix, suffix) -> (valid, label holds a code/HTML closer)
         self._affixes: dict[tuple[str, str], tuple[bool, bool]] = {}
@@ -1770,7 +1789,7 @@ class MarkdownLayout:
             found = quirk if quirk <= n else -1
             point = ScanPoint.of(scanner, n, found, (prev_start, prev_end))
         scanner.finish()
-        layout = cls(text, scanner.out, scanner.refs, scan)
+        layout = cls(text, scanner.out, scanner.refs, scan, scanner.starts, scanner.blocks)
         layout._unsure_from = quirk
         layout.scan_point = point
         return layout
