@@ -693,3 +693,74 @@ def test_a_keyword_holding_the_break_character_streams_like_whole(fmt: str) -> N
     for size in (1, 2, 3, 5):
         chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
         assert "".join(linker.stream(chunks)) == whole
+
+
+# -- nothing more to link ------------------------------------------------------------
+
+LONG = "\n\n".join(a.answer for a in ANSWERS)
+
+
+@pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
+@pytest.mark.parametrize("max_links", [0, 1, 3])
+def test_after_the_cap_text_goes_out_as_it_comes(
+    form: tuple[str, str], max_links: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once max_links links (and their cards) are out, later mentions are all
+    # capped: the stream stops re-linking and passes the text through.
+    style, fmt = form
+    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=max_links)
+    text = LONG if fmt == "markdown" else render(LONG)
+    query = ANSWERS[0].query
+    relinks = 0
+    original = LinkStream._link
+
+    def counting(stream: LinkStream, *args: Any, **kwargs: Any) -> LinkResult:
+        nonlocal relinks
+        relinks += 1
+        return original(stream, *args, **kwargs)
+
+    monkeypatch.setattr(LinkStream, "_link", counting)
+    for size in (1, 7, 64):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
+    relinks = 0
+    stream = linker.streamer(query)
+    for i in range(0, len(text), 16):
+        stream.feed(text[i : i + 16])
+    # a re-link per block with a link, at most, until the cap
+    assert relinks <= 2 * max_links + 2, relinks
+    if style == "reference" and max_links:
+        return  # the markers' numbers wait for the end of the answer
+    assert stream.pending <= 16
+
+
+@pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
+def test_a_gated_query_streams_the_answer_as_it_is(
+    form: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every mention is gated: nothing is ever inserted, so nothing waits.
+    linker = FORMS[form]
+    text = answer_in(form[1], ANSWERS[0])
+    query = "湿疹反复发作，用什么药膏能根治？"
+    assert not linker.link(text, query).insertions
+    monkeypatch.setattr(LinkStream, "_link", lambda *a, **k: pytest.fail("no re-link needed"))
+    stream = linker.streamer(query)
+    out = []
+    for i in range(0, len(text), 5):
+        out.append(stream.feed(text[i : i + 5]))
+        assert stream.pending == 0
+    monkeypatch.undo()
+    out.append(stream.flush())
+    assert "".join(out) == text
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_after_the_cap_a_held_card_still_waits(fmt: str) -> None:
+    # The one link allowed is in a list: its card goes after the list, so
+    # the text after the mention waits for the list's end even though no
+    # later mention can be linked.
+    linker = shoplink.Linker(DEMO, style="card", format=fmt, max_links=1)
+    text = "推荐这些：\n\n- 玉泽面膜很温和\n- 雅漾面膜也不错\n- 理肤泉B5修复面膜\n\n最后说一句面膜。\n"
+    if fmt == "html":
+        text = render(text)
+    for size in (1, 3, 16):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], "敏感肌适合用什么样的面膜")

@@ -154,6 +154,15 @@ class LinkStream:
         # Mention starts of the HTML cards that set ``_hold``.
         self._unsettled: list[int] = []
         self._finished = False
+        # Nothing more can be inserted after what was released: every text
+        # fed from now on goes out as it comes.  So from the start when no
+        # link may be made (``max_links=0``, or the query trips a gate: every
+        # mention is then gated); once ``max_links`` links and what goes
+        # with them are out (later mentions are capped).
+        gates = self._linker._gates
+        self._plain = self._linker.max_links == 0 or (
+            bool(gates) and gates.check_query(query or "") is not None
+        )
         # What the last re-link decided for the blocks before ``C``.
         self._carry: _Carry | None = None
         # Where the block scan of B's complete lines can resume.
@@ -184,6 +193,11 @@ class LinkStream:
         if not piece:
             return ""
         self._text += piece
+        if self._plain:
+            out_now = self._text[self._pos :]
+            self._pos = len(self._text)
+            self._done_at_pos = 0
+            return out_now
         out: list[str] = []
         # Blocks close at a newline in Markdown, at the end of a tag in HTML.
         # The closed end costs a block scan, and a re-link more, so both are
@@ -322,7 +336,19 @@ class LinkStream:
         upto, keep = self._final_point(result, closed, html, markdown)
         if upto < self._pos:
             return ""
-        return self._release(result, upto, keep)
+        released = self._release(result, upto, keep)
+        max_links = self._linker.max_links
+        if not self._holds_markers and max_links is not None and len(result.links) >= max_links:
+            # The cap is reached: later mentions are all capped.  Once every
+            # insertion made so far is out (no card held: each card row is
+            # where it stays), the rest of the answer is final until the end
+            # (where ``flush`` adds the reference list).
+            last = result.insertions[-1].at if result.insertions else -1
+            self._plain = self._hold is None and (
+                last < self._pos
+                or (last == self._pos and self._done_at_pos == _count_at(result, last))
+            )
+        return released
 
     def _final_point(
         self,
