@@ -283,3 +283,14 @@ def test_growing_answer_starts_over_on_another_text() -> None:
     # a whole-word part at the end of the text stops being one
     assert [t.gate for t in growing.check("plain words, then ointment")] == ["medical"]
     assert growing.check("plain words, then ointments") == []
+
+
+def test_query_checks_are_remembered_within_a_bound() -> None:
+    gates = GateSet(shoplink.default_gates())
+    fresh = GateSet(shoplink.default_gates())
+    queries = [f"第{i}个问题：湿疹怎么治疗" if i % 3 == 0 else f"question {i}" for i in range(600)]
+    for query in queries + queries[:50]:
+        trips = fresh._trips(query, "query")
+        assert gates.check_query(query) == (trips[0] if trips else None), query
+    assert len(gates._queries) <= 256
+    assert any(gates.check_query(q) for q in queries)

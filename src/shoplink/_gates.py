@@ -199,6 +199,9 @@ def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
+_QUERY_CACHE_SIZE = 256
+
+
 class GateSet:
     """Gates compiled for matching: one keyword automaton over every term part.
 
@@ -231,6 +234,8 @@ class GateSet:
                 for part in dict.fromkeys(parts):
                     index.setdefault(part, []).append(i)
             self._terms_of_part.append(index)
+        # The first trip of recent queries (a GateSet never changes).
+        self._queries: dict[str, GateTrip | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.gates)
@@ -296,8 +301,16 @@ class GateSet:
 
     def check_query(self, query: str) -> GateTrip | None:
         """The first gate the query trips, or None."""
-        trips = self._trips(query, "query") if query else []
-        return trips[0] if trips else None
+        if not query:
+            return None
+        cache = self._queries
+        if query in cache:  # a server sees a query again (retries, link_many, streams)
+            return cache[query]
+        trips = self._trips(query, "query")
+        if len(cache) >= _QUERY_CACHE_SIZE:
+            cache.clear()
+        cache[query] = trips[0] if trips else None
+        return cache[query]
 
     def check_answer(self, answer: str) -> list[GateTrip]:
         """Every gate the answer trips, earliest first."""

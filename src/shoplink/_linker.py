@@ -467,6 +467,8 @@ class _Run:
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
+        self._exclude: frozenset[str] | None = None  # ``linked``, frozen for ranking
+        self._spans: dict[int, tuple[int, int]] = {}  # by hit start: ``_block_span``
         self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
@@ -637,10 +639,16 @@ class _Run:
         return context
 
     def _block_span(self, hit: Hit) -> tuple[int, int]:
-        block = self.layout.block_at(hit.start)
-        if block is not None:
-            return (block.start, block.end)
-        return (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
+        # Asked several times per mention; a run's hits never share a start.
+        span = self._spans.get(hit.start)
+        if span is None:
+            block = self.layout.block_at(hit.start)
+            if block is not None:
+                span = (block.start, block.end)
+            else:
+                span = (max(0, hit.start - _CONTEXT_WINDOW), hit.end + _CONTEXT_WINDOW)
+            self._spans[hit.start] = span
+        return span
 
     def _anchors_of(
         self, hits: Sequence[Hit], lo: int, hi: int
@@ -663,6 +671,12 @@ class _Run:
             return False
         block = self.layout.block_at(hit.start)
         return block is not None and block.kind in ("code", "html")
+
+    def _excluded(self) -> frozenset[str]:
+        """``linked`` as a frozenset, made again only after it changed."""
+        if self._exclude is None:
+            self._exclude = frozenset(self.linked)
+        return self._exclude
 
     def _context(self, hit: Hit) -> tuple[Evidence, Evidence]:
         """Evidence from the mention's block and from its sentence in that block."""
@@ -734,6 +748,7 @@ class _Run:
                 return 0
         self.accepted = list(carry.accepted)
         self.linked = set(carry.linked)
+        self._exclude = None
         self.linked_keys = set(carry.linked_keys)
         self.languages.restore(carry.lang_state)
         self.insertions = list(carry.insertions)
@@ -787,7 +802,7 @@ class _Run:
             context=block,
             sentence=sentence,
             keyword=self.snap.index.keyword(hit.key),
-            exclude=frozenset(self.linked),
+            exclude=self._excluded(),
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
@@ -835,6 +850,7 @@ class _Run:
         )
         bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
         self.linked.update(p.id for p in catalog.offers(product.id))
+        self._exclude = None
         self.linked_keys.add(hit.key)
         return accepted
 
