@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import LinkResult, LinkStream
+from shoplink import Gate, LinkResult, LinkStream, SkipReason
 from tests.conftest import catalog_from_rows, product_row
 from tests.oracle import render
 from tests.strategies_markdown import WORDS, documents
@@ -764,3 +764,75 @@ def test_after_the_cap_a_held_card_still_waits(fmt: str) -> None:
         text = render(text)
     for size in (1, 3, 16):
         check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], "敏感肌适合用什么样的面膜")
+
+
+def _relinks_streaming(
+    linker: shoplink.Linker, text: str, query: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """(re-links, most characters pending after a feed) streaming ``text`` in 16s."""
+    relinks = 0
+    original = LinkStream._link
+
+    def counting(stream: LinkStream, *args: Any, **kwargs: Any) -> LinkResult:
+        nonlocal relinks
+        relinks += 1
+        return original(stream, *args, **kwargs)
+
+    monkeypatch.setattr(LinkStream, "_link", counting)
+    stream = linker.streamer(query)
+    pending = 0
+    for i in range(0, len(text), 16):
+        stream.feed(text[i : i + 16])
+        pending = max(pending, stream.pending) if i > len(text) // 2 else 0
+    monkeypatch.undo()
+    return relinks, pending
+
+
+@pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
+def test_after_a_gate_trips_text_goes_out_as_it_comes(
+    form: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every mention in a block after the answer's first trip is gated.
+    style, fmt = form
+    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
+    text = "推荐玉泽面膜。\n\n抱歉，我无法提供诊断。\n\n" + "雅漾面膜很好，理肤泉B5修复面膜也行。\n\n" * 30
+    if fmt == "html":
+        text = render(text)
+    query = "敏感肌适合用什么样的面膜"
+    whole = linker.link(text, query)
+    assert len(whole.links) == 1
+    assert {s.reason for s in whole.skipped} == {SkipReason.GATED}
+    for size in (1, 16):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
+    relinks, pending = _relinks_streaming(linker, text, query, monkeypatch)
+    assert relinks <= 4, relinks
+    if style != "reference":  # the markers' numbers wait for the end of the answer
+        assert pending <= 16, pending
+
+
+def test_a_pattern_trip_does_not_end_linking(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pattern's match can still change as the text grows: the stream keeps
+    # re-linking after it (and still equals the whole answer linked), where
+    # after the same trip by a term it passes the text through.
+    text = "推荐玉泽面膜。\n\n狗粮\n\n" + "雅漾面膜很好。\n\n" * 8
+    query = "敏感肌适合用什么样的面膜"
+    counts = []
+    for gate in (Gate("pets", terms=("狗粮",)), Gate("pets", patterns=("狗+粮",))):
+        linker = shoplink.Linker(DEMO, gates=[gate], max_links=None)
+        assert len(linker.link(text, query).links) == 1
+        for size in (1, 16):
+            check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
+        counts.append(_relinks_streaming(linker, text, query, monkeypatch)[0])
+    assert counts[0] <= 2 < counts[1], counts
+
+
+def test_a_trip_in_a_block_still_open_does_not_end_linking() -> None:
+    # When the re-link sees the refusal, it is in a heading after a
+    # paragraph still open: that paragraph's mention is not gated (its block
+    # ends before the trip), so the stream must not pass text through yet.
+    linker = shoplink.Linker(DEMO, style="card", max_links=None)
+    text = "推荐玉泽面膜。\n\n雅漾面膜很好\n# 抱歉，我无法提供\n\n理肤泉B5修复面膜\n"
+    query = "敏感肌适合用什么样的面膜"
+    assert len(linker.link(text, query).links) == 2
+    for size in range(1, 40):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)

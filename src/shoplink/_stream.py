@@ -337,18 +337,37 @@ class LinkStream:
         if upto < self._pos:
             return ""
         released = self._release(result, upto, keep)
-        max_links = self._linker.max_links
-        if not self._holds_markers and max_links is not None and len(result.links) >= max_links:
-            # The cap is reached: later mentions are all capped.  Once every
-            # insertion made so far is out (no card held: each card row is
-            # where it stays), the rest of the answer is final until the end
-            # (where ``flush`` adds the reference list).
+        if not self._holds_markers and self._nothing_more(result, closed):
+            # Once every insertion made so far is out (no card held: each
+            # card row is where it stays), the rest of the answer is final
+            # until the end (where ``flush`` adds the reference list).
             last = result.insertions[-1].at if result.insertions else -1
             self._plain = self._hold is None and (
                 last < self._pos
                 or (last == self._pos and self._done_at_pos == _count_at(result, last))
             )
         return released
+
+    def _nothing_more(self, result: LinkResult, closed: int) -> bool:
+        """Whether no mention from ``closed`` on can be linked, whatever follows.
+
+        So when ``max_links`` links are made (later mentions are capped), or
+        when a gate term tripped before ``closed``: a mention is gated when
+        the answer's first trip ends before its block does, and the text
+        that follows can only hold later trips.  The term's occurrence must
+        be final (it ends before the end of the text) and a term, not a
+        pattern (a pattern's match may change as the text grows).
+        """
+        max_links = self._linker.max_links
+        if max_links is not None and len(result.links) >= max_links:
+            return True
+        trip = self._carry.first_trip if self._carry is not None else None
+        return (
+            trip is not None
+            and not trip.term.startswith("re:")
+            and trip.end <= closed
+            and trip.end < len(self._text)
+        )
 
     def _final_point(
         self,
