@@ -13,6 +13,10 @@ Groups:
 * ``chunk``: the same answers streamed in 1, 2, 3 and 4 character chunks:
   the per-chunk overhead.  Divide the time by the number of chunks
   (printed in ``extra_info``) for the cost of one ``feed``.
+* ``long-STYLE-FORMAT``: an 80,000-character answer (the demo answers
+  joined, 8 times over, without the one whose gate trip ends linking),
+  every mention decided (``max_links=None``), whole and in 16-character
+  chunks: the stream's work must grow with the answer, not faster.
 * ``form-STYLE-FORMAT``: each link form (inline, card, reference) in
   Markdown and in HTML (the demo answers rendered by markdown-it-py),
   linked whole and streamed in 16-character chunks.
@@ -90,5 +94,39 @@ def test_form_stream_16(benchmark: Any, style: str, fmt: str) -> None:
             chunks = [answer[i : i + 16] for i in range(0, len(answer), 16)]
             for _ in linker.stream(chunks, query):
                 pass
+
+    benchmark(run)
+
+
+# A long answer: the demo answers joined, 8 times over (about 80,000
+# characters), every mention decided (max_links=None).  Without qa-07, whose
+# gate trip ends linking early (the stream then passes the text through),
+# so every block with a mention costs a re-link to the end.
+_LONG = "\n\n".join(["\n\n".join(a for a, _ in ANSWERS if "用药" not in a)] * 8)
+LONG_FORMS = [("inline", "markdown"), ("card", "markdown"), ("inline", "html")]
+
+
+def _long(style: str, fmt: str) -> tuple[shoplink.Linker, str]:
+    linker = shoplink.Linker(shoplink.demo_catalog(), style=style, format=fmt, max_links=None)
+    return linker, (markdown_it.MarkdownIt().render(_LONG) if fmt == "html" else _LONG)
+
+
+@pytest.mark.parametrize(("style", "fmt"), LONG_FORMS)
+def test_long_whole(benchmark: Any, style: str, fmt: str) -> None:
+    linker, text = _long(style, fmt)
+    benchmark.group = f"long-{style}-{fmt}"
+    benchmark.extra_info["characters"] = len(text)
+    benchmark(linker.link, text, ANSWERS[0][1])
+
+
+@pytest.mark.parametrize(("style", "fmt"), LONG_FORMS)
+def test_long_stream_16(benchmark: Any, style: str, fmt: str) -> None:
+    linker, text = _long(style, fmt)
+    benchmark.group = f"long-{style}-{fmt}"
+    chunks = [text[i : i + 16] for i in range(0, len(text), 16)]
+
+    def run() -> None:
+        for _ in linker.stream(chunks, ANSWERS[0][1]):
+            pass
 
     benchmark(run)
