@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -466,6 +467,18 @@ def test_a_file_object_on_disk_is_left_at_its_end(
         handle.seek(len(b"some prefix"))
         loaded = ProductIndex.load(handle, catalog)
         assert handle.tell() == len(b"some prefix") + len(data)
+    _same(ProductIndex(catalog), loaded, answers)
+
+
+def test_a_compressed_file_object_is_read_through_its_decompressor(
+    catalog: Catalog, answers: list[str], tmp_path: Path, threaded: None
+) -> None:
+    # A GzipFile has the descriptor of the compressed file: its size and
+    # bytes are not the index's, so it is read in turn like a pipe.
+    path = tmp_path / "demo.idx.gz"
+    path.write_bytes(gzip.compress(_saved(catalog)))
+    with gzip.open(path, "rb") as handle:
+        loaded = ProductIndex.load(handle, catalog)
     _same(ProductIndex(catalog), loaded, answers)
 
 

@@ -50,6 +50,7 @@ files you built.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import stat
@@ -466,11 +467,15 @@ def _on_disk(handle: IO[bytes], size: int, name: str) -> tuple[int, int] | None:
     without a descriptor give None: they are read in turn, and a short or
     long one is found while reading.
     """
+    # Only a plain file's descriptor and position match what it reads: a
+    # gzip.GzipFile, say, gives the descriptor of the compressed file.
+    if not isinstance(getattr(handle, "raw", handle), io.FileIO):
+        return None
     try:
         descriptor = handle.fileno()
         status = os.fstat(descriptor)
         start = handle.tell()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
         return None
     if not stat.S_ISREG(status.st_mode):
         return None
