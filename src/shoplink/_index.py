@@ -253,15 +253,18 @@ class ProductIndex:
         """Read an index written by :meth:`save`, for ``catalog``.
 
         Only load index files you built: checksums catch damage, not malice
-        (see the module docstring). Loading costs a sixth to an eighth of
-        building (``docs/performance.md`` has the parts); nothing is left
-        for the first :meth:`find`.
+        (see the module docstring). Loading costs about a tenth of building
+        at 1M keywords and a seventh at 100k (``docs/performance.md`` has
+        the parts); nothing is left for the first :meth:`find`. A file on
+        disk is read and checked on two threads while the catalog is
+        fingerprinted.
 
         Args:
             file: a path or a binary file object.
             catalog: the catalog the index was built from (same product ids
                 and keywords, in the same order). Its fingerprint is computed
-                on every load (about 0.2 s per million keywords).
+                on every load (about 0.17 s per million keywords, while the
+                file is read).
             backend: ``"auto"`` (default) or ``"pyahocorasick"`` restores the
                 pyahocorasick automaton stored in the file, whichever backend
                 built the index: the fast way. ``"ahocorasick_rs"`` builds
