@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -27,6 +28,7 @@ from shoplink import (
     Product,
     ProductIndex,
     ShoplinkError,
+    _index,
     _matcher,
 )
 from shoplink._index import FORMAT_VERSION, catalog_fingerprint
@@ -344,9 +346,17 @@ def _last_byte_flipped(d: bytes) -> bytes:
         (lambda d: _with_header(d, products=1, sign=True), "corrupt payload"),
     ],
 )
+@pytest.mark.parametrize("threaded", [False, True], ids=["one-thread", "two-threads"])
 def test_damaged_files_give_a_clear_error(
-    catalog: Catalog, damage: Callable[[bytes], bytes], message: str, tmp_path: Path
+    catalog: Catalog,
+    damage: Callable[[bytes], bytes],
+    message: str,
+    tmp_path: Path,
+    threaded: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The demo index is small: read on the calling thread alone unless told.
+    monkeypatch.setattr(_index, "_THREADED_FROM", 0 if threaded else 1 << 62)
     data = damage(_saved(catalog))
     path = tmp_path / "bad.idx"
     path.write_bytes(data)
@@ -358,6 +368,118 @@ def test_damaged_files_give_a_clear_error(
     # A file object is not sized up front: damage is found while reading.
     with pytest.raises(IndexFileError, match=message):
         _load(data, catalog)
+
+
+@pytest.fixture
+def threaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files on disk of any size are read on two threads."""
+    monkeypatch.setattr(_index, "_THREADED_FROM", 0)
+
+
+def _on_disk(data: bytes, tmp_path: Path) -> Path:
+    path = tmp_path / "demo.idx"
+    path.write_bytes(data)
+    return path
+
+
+def test_the_first_bad_section_in_file_order_is_named(
+    catalog: Catalog, tmp_path: Path, threaded: None
+) -> None:
+    data = _saved(catalog)
+    # The last section is damaged too, and another thread may check it first.
+    data = _last_byte_flipped(_flip(data, _section_at(data, 2) + 3))
+    for _ in range(5):
+        with pytest.raises(IndexFileError, match=r"section 2 \(keyword_lengths\) fails"):
+            ProductIndex.load(_on_disk(data, tmp_path), catalog)
+
+
+def test_another_catalog_is_refused_while_sections_are_read(
+    catalog: Catalog, tmp_path: Path, threaded: None
+) -> None:
+    path = _on_disk(_saved(catalog), tmp_path)
+    other = Catalog.build(catalog.products[1:], merchants=catalog.merchants.values())
+    before = threading.active_count()
+    with pytest.raises(IndexFileError, match="another catalog"):
+        ProductIndex.load(path, other)
+    assert threading.active_count() == before  # the reading thread was stopped and joined
+
+
+def test_a_file_that_shrinks_while_loading_is_truncated(
+    catalog: Catalog, tmp_path: Path, threaded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The size was checked up front; the file is cut after that, as if another
+    # process truncated it in place: pread comes back short.
+    path = _on_disk(_saved(catalog), tmp_path)
+    real = os.pread
+    cut = _section_at(path.read_bytes(), 6) + 10
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        return real(fd, max(0, min(size, cut - offset)), offset)
+
+    monkeypatch.setattr(_index.os, "pread", pread)
+    with pytest.raises(IndexFileError, match=r"truncated: section 6 \(automaton\) has 10 of its"):
+        ProductIndex.load(path, catalog)
+
+
+def test_short_reads_are_read_on(
+    catalog: Catalog,
+    answers: list[str],
+    tmp_path: Path,
+    threaded: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A read of more than 2 GiB comes back short on Linux; any short read is
+    # read on from where it stopped.
+    path = _on_disk(_saved(catalog), tmp_path)
+    real = os.pread
+    monkeypatch.setattr(_index.os, "pread", lambda fd, size, at: real(fd, min(size, 1000), at))
+    _same(ProductIndex(catalog), ProductIndex.load(path, catalog), answers)
+
+
+def test_a_read_error_on_the_reading_thread_reaches_the_caller(
+    catalog: Catalog, tmp_path: Path, threaded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _on_disk(_saved(catalog), tmp_path)
+    real = os.pread
+    main = threading.get_ident()
+    failed = threading.Event()
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        if threading.get_ident() != main:
+            failed.set()
+            raise OSError(5, "Input/output error")
+        failed.wait(timeout=30)  # the reading thread takes a section first
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(_index.os, "pread", pread)
+    before = threading.active_count()
+    with pytest.raises(OSError, match="Input/output error"):
+        ProductIndex.load(path, catalog)
+    assert threading.active_count() == before
+
+
+def test_a_file_object_on_disk_is_left_at_its_end(
+    catalog: Catalog, answers: list[str], tmp_path: Path, threaded: None
+) -> None:
+    data = _saved(catalog)
+    path = _on_disk(b"some prefix" + data, tmp_path)
+    with open(path, "rb") as handle:
+        handle.seek(len(b"some prefix"))
+        loaded = ProductIndex.load(handle, catalog)
+        assert handle.tell() == len(b"some prefix") + len(data)
+    _same(ProductIndex(catalog), loaded, answers)
+
+
+def test_a_compressed_file_object_is_read_through_its_decompressor(
+    catalog: Catalog, answers: list[str], tmp_path: Path, threaded: None
+) -> None:
+    # A GzipFile has the descriptor of the compressed file: its size and
+    # bytes are not the index's, so it is read in turn like a pipe.
+    path = tmp_path / "demo.idx.gz"
+    path.write_bytes(gzip.compress(_saved(catalog)))
+    with gzip.open(path, "rb") as handle:
+        loaded = ProductIndex.load(handle, catalog)
+    _same(ProductIndex(catalog), loaded, answers)
 
 
 def test_a_file_of_the_previous_format_asks_for_a_rebuild(catalog: Catalog) -> None:
