@@ -197,6 +197,55 @@ def test_resumed_block_scan_generated(doc: str) -> None:
     _check_resumed_scan(doc)
 
 
+def _closed_end_of_the_layout(complete: str) -> int:
+    # The closed end read off the finished layout of the complete lines.
+    if not complete:
+        return 0
+    blocks = list(MarkdownLayout.analyze(complete).blocks)
+    size = len(complete)
+    i = len(blocks) - 1
+    while i >= 0 and blocks[i].kind == "blank":
+        i -= 1
+    if i < 0 or i < len(blocks) - 1:
+        return size
+    last = blocks[i]
+    if last.kind not in ("paragraph", "table", "definition"):
+        return last.end if last.end < size else size
+    start, j = last.start, i - 1
+    while j >= 0 and blocks[j].kind == "definition" and blocks[j].end == start:
+        start, j = blocks[j].start, j - 1
+    return start
+
+
+def _check_scan_before_closing(text: str) -> None:
+    """The closed end and refusals read off the open scan are the finished layout's."""
+    point: ScanPoint | None = None
+    lines = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    for stop in lines:
+        complete = text[:stop]
+        closed, scan = _closed_end(complete, point)
+        assert closed == _closed_end_of_the_layout(complete), complete
+        assert scan is not None
+        point = scan.scan_point
+        layout = MarkdownLayout.analyze(complete)
+        for at in range(len(complete)):
+            if scan.refused_at(at):
+                for end in range(at + 1, min(at + 12, len(complete)) + 1):
+                    assert layout.refusal(at, end) is not None, (complete, at, end)
+        _same_layout(scan.layout(), layout)
+
+
+@pytest.mark.parametrize("text", [*QUIRKY, *(a.answer for a in ANSWERS)])
+def test_scan_before_closing_tricky(text: str) -> None:
+    _check_scan_before_closing(text if text.endswith("\n") else text + "\n")
+
+
+@settings(max_examples=80, deadline=None)
+@given(doc=documents())
+def test_scan_before_closing_generated(doc: str) -> None:
+    _check_scan_before_closing(doc + "\n")
+
+
 def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
     linker = shoplink.Linker(DEMO)
     first = "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n"

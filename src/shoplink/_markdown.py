@@ -1654,6 +1654,125 @@ class ScanPoint:
         scanner.content_upto = self.content_upto
 
 
+# The leaves where a link may go, depending on where the mention sits.
+_TEXT_LEAVES = ("paragraph", "table")
+
+
+class MarkdownScan:
+    """The block scan of a Markdown text, before its open leaf is closed.
+
+    ``MarkdownLayout.analyze`` is this scan and then ``layout()``, which
+    closes the leaf still open at the end (a paragraph or table is split
+    into its units then, a cost that grows with its length).  A stream
+    asking where its text is final only needs to know which leaf is open
+    (``open_leaf``) and the blocks closed before it (``blocks``), so it
+    closes the leaf only when it needs the layout.
+
+    Args:
+        text: the text, as for ``MarkdownLayout.analyze``.
+        resume: a scan point of an earlier scan of a prefix of ``text``.
+    """
+
+    def __init__(self, text: str, resume: ScanPoint | None = None) -> None:
+        # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
+        scan = _LONE_CR.sub("\n", text) if "\r" in text else text
+        scan = scan.replace("\x00", "\ufffd")
+        scanner = _BlockScanner(scan)
+        pos = 0
+        n = len(scan)
+        quirk = n + 1  # see _table_quirk, computed along the same lines
+        prev_start, prev_end = -1, -1
+        if resume is not None and resume.at <= n:
+            pos = resume.at
+            resume.restore(scanner)
+            quirk = resume.quirk if resume.quirk >= 0 else n + 1
+            prev_start, prev_end = resume.prev
+        point = resume
+        # The next analysis of a longer text resumes after the last "\n" (a
+        # line ending in a lone CR may still become CRLF).
+        mark = text.rfind("\n") + 1
+        while pos < n:
+            if pos == mark:
+                found = quirk if quirk <= n else -1
+                point = ScanPoint.of(scanner, pos, found, (prev_start, prev_end))
+            nl = scan.find("\n", pos)
+            nxt = n if nl < 0 else nl + 1
+            scanner.feed(pos, nxt)
+            end = nxt - 1 if nl >= 0 else n
+            if end > pos and scan[end - 1] == "\r":
+                end -= 1
+            if (
+                quirk > n
+                and prev_start >= 0
+                and scan.find("-", pos, end) >= 0
+                and _QUIRK_DELIM.match(scan, pos, end)
+                and "|" in scan[prev_start:prev_end]
+                and _QUIRK_START.match(scan, prev_start, prev_end)
+            ):
+                quirk = prev_start
+            prev_start, prev_end = pos, end
+            pos = nxt
+        if mark == n and n > 0 and pos == n and (point is None or point.at < n):
+            found = quirk if quirk <= n else -1
+            point = ScanPoint.of(scanner, n, found, (prev_start, prev_end))
+        self._text = text
+        self._scan = scan
+        self._scanner = scanner
+        self._quirk = quirk
+        # Where a longer text's scan can resume (``MarkdownLayout.scan_point``).
+        self.scan_point = point
+        self._layout: MarkdownLayout | None = None
+
+    @property
+    def blocks(self) -> Sequence[Block]:
+        """The blocks closed so far (all of them once ``layout()`` was made)."""
+        return self._scanner.blocks
+
+    @property
+    def open_leaf(self) -> tuple[str, int] | None:
+        """The kind and start of the leaf still open at the end, if any.
+
+        Kinds: ``"paragraph"`` (link reference definitions at its start are
+        split off when it closes), ``"table"``, ``"fence"``, ``"indented"``
+        (code), ``"html"``.
+        """
+        leaf = self._scanner.leaf if self._layout is None else None
+        if leaf is None or not leaf.lines:
+            return None
+        return leaf.kind, leaf.lines[0].start
+
+    def refused_at(self, pos: int) -> bool:
+        """Whether a mention starting at ``pos`` can never take a link.
+
+        True in a leaf that takes no link wherever a mention sits in it
+        (code, HTML, a heading, a definition, a blank line or a thematic
+        break), closed or still open; False in a paragraph or table (it
+        depends on the mention) and outside every leaf.
+        """
+        open_leaf = self.open_leaf
+        if open_leaf is not None and pos >= open_leaf[1]:
+            return open_leaf[0] not in _TEXT_LEAVES
+        starts = self._scanner.starts
+        i = bisect.bisect_right(starts, pos) - 1
+        if i < 0:
+            return False
+        block = self._scanner.blocks[i]
+        return block.start <= pos < block.end and block.kind not in _TEXT_LEAVES
+
+    def layout(self) -> MarkdownLayout:
+        """The layout of the text (made once: the open leaf is closed)."""
+        if self._layout is None:
+            scanner = self._scanner
+            scanner.finish()
+            layout = MarkdownLayout(
+                self._text, scanner.out, scanner.refs, self._scan, scanner.starts, scanner.blocks
+            )
+            layout._unsure_from = self._quirk
+            layout.scan_point = self.scan_point
+            self._layout = layout
+        return self._layout
+
+
 def _copy_leaf(leaf: _Leaf | None) -> _Leaf | None:
     if leaf is None:
         return None
@@ -1747,52 +1866,7 @@ class MarkdownLayout:
         the scanner's whole state there, open containers and leaf included).
         The layout is the same as without it.
         """
-        # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
-        scan = _LONE_CR.sub("\n", text) if "\r" in text else text
-        scan = scan.replace("\x00", "\ufffd")
-        scanner = _BlockScanner(scan)
-        pos = 0
-        n = len(scan)
-        quirk = n + 1  # see _table_quirk, computed along the same lines
-        prev_start, prev_end = -1, -1
-        if resume is not None and resume.at <= n:
-            pos = resume.at
-            resume.restore(scanner)
-            quirk = resume.quirk if resume.quirk >= 0 else n + 1
-            prev_start, prev_end = resume.prev
-        point = resume
-        # The next analysis of a longer text resumes after the last "\n" (a
-        # line ending in a lone CR may still become CRLF).
-        mark = text.rfind("\n") + 1
-        while pos < n:
-            if pos == mark:
-                found = quirk if quirk <= n else -1
-                point = ScanPoint.of(scanner, pos, found, (prev_start, prev_end))
-            nl = scan.find("\n", pos)
-            nxt = n if nl < 0 else nl + 1
-            scanner.feed(pos, nxt)
-            end = nxt - 1 if nl >= 0 else n
-            if end > pos and scan[end - 1] == "\r":
-                end -= 1
-            if (
-                quirk > n
-                and prev_start >= 0
-                and scan.find("-", pos, end) >= 0
-                and _QUIRK_DELIM.match(scan, pos, end)
-                and "|" in scan[prev_start:prev_end]
-                and _QUIRK_START.match(scan, prev_start, prev_end)
-            ):
-                quirk = prev_start
-            prev_start, prev_end = pos, end
-            pos = nxt
-        if mark == n and n > 0 and pos == n and (point is None or point.at < n):
-            found = quirk if quirk <= n else -1
-            point = ScanPoint.of(scanner, n, found, (prev_start, prev_end))
-        scanner.finish()
-        layout = cls(text, scanner.out, scanner.refs, scan, scanner.starts, scanner.blocks)
-        layout._unsure_from = quirk
-        layout.scan_point = point
-        return layout
+        return MarkdownScan(text, resume).layout()
 
     @property
     def blocks(self) -> Sequence[Block]:

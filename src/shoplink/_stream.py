@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlIncremental, HtmlLayout
-from ._markdown import Block, MarkdownLayout, ScanPoint
+from ._markdown import MarkdownLayout, MarkdownScan, ScanPoint
 from ._result import LinkResult
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ class LinkStream:
         # Asked before ``C`` moves: the scan covers the open region as it was.
         first = self._scan_open()
         html: HtmlLayout | None = None
-        markdown: MarkdownLayout | None = None
+        markdown: MarkdownScan | None = None
         if self._html_layouts is not None:
             # Parsed only for the text fed since the last time.  What
             # html.parser has tokenized is not always final (a later quote
@@ -315,9 +315,14 @@ class LinkStream:
             # Nothing closed since the last re-link: no new final insertions.
             self._recheck = False
             return ""
-        if not held and self._hold is None and (first is None or first >= closed):
-            # No mention and nothing held before ``C``: ``link(B)`` would
-            # insert nothing there, so the text is final as it is.
+        if (
+            not held
+            and self._hold is None
+            and (first is None or first >= closed or self._all_refused(closed, html, markdown))
+        ):
+            # No mention that may take a link and nothing held before ``C``:
+            # ``link(B)`` would insert nothing there, so the text is final
+            # as it is.
             self._recheck = False
             piece = text[self._pos : closed] if closed > self._pos else ""
             if piece:
@@ -331,7 +336,9 @@ class LinkStream:
         # The layout made for ``C`` serves the re-link too: HTML's is of B
         # itself; Markdown's is of B's complete lines, the same blocks before
         # ``C``, but cards are anchored by what follows, so they need B's.
-        layout = html if html is not None else markdown if self._style != "card" else None
+        layout: HtmlLayout | MarkdownLayout | None = html
+        if markdown is not None and self._style != "card":
+            layout = markdown.layout()
         result = self._link(closed, layout)
         upto, keep = self._final_point(result, closed, html, markdown)
         if upto < self._pos:
@@ -369,12 +376,35 @@ class LinkStream:
             and trip.end < len(self._text)
         )
 
+    def _all_refused(
+        self, closed: int, html: HtmlLayout | None, markdown: MarkdownScan | None
+    ) -> bool:
+        """Whether every mention before ``closed`` not released yet is where no link may go.
+
+        In code, HTML, a heading and the like, a mention is refused whatever
+        is decided about it, so ``link(B)`` inserts nothing there and no
+        re-link is needed (a long code block full of product names would
+        otherwise cost one at every line).  Every occurrence counts, not
+        only the longest.
+        """
+        if self._spans_break:
+            return False
+        start = self._pos
+        for hit in self._matcher.find_candidates(self._text[start:closed]):
+            at = start + hit.start
+            if html is not None:
+                if html.refusal(at, start + hit.end) is None:
+                    return False
+            elif markdown is None or not markdown.refused_at(at):
+                return False
+        return True
+
     def _final_point(
         self,
         result: LinkResult,
         closed: int,
         html: HtmlLayout | None,
-        markdown: MarkdownLayout | None,
+        markdown: MarkdownScan | None,
     ) -> tuple[int, int]:
         """How far ``link(B)`` is final: (offset, insertions at it that are).
 
@@ -404,7 +434,7 @@ class LinkStream:
                 if self._card_settled(at, link.start, closed, html):
                     final_rows.add(at)
                 else:
-                    layout = html if html is not None else markdown
+                    layout = html if html is not None else markdown.layout() if markdown else None
                     block = layout.block_at(link.start) if layout is not None else None
                     low = block.end if block is not None else link.end
                     bound = min(bound, low)
@@ -541,39 +571,48 @@ def _count_at(result: LinkResult, at: int) -> int:
 
 def _closed_end(
     complete: str, resume: ScanPoint | None = None
-) -> tuple[int, MarkdownLayout | None]:
-    """The closed end ``C`` of a text made of complete lines, and its layout.
+) -> tuple[int, MarkdownScan | None]:
+    """The closed end ``C`` of a text made of complete lines, and its block scan.
 
-    ``resume``: a scan point of an earlier layout of a prefix of ``complete``.
+    ``resume``: a scan point of an earlier scan of a prefix of ``complete``.
 
     The start of the trailing paragraph/table (with any definitions parsed
     out of the same leaf) when it reaches the end of the text; otherwise the
-    end of the text.
+    end of the text.  Read off the scan before its open leaf is closed:
+    closing a long paragraph or table at every line would cost its length
+    each time.
     """
     size = len(complete)
     if not size:
         return 0, None
-    layout = MarkdownLayout.analyze(complete, resume)
-    blocks: tuple[Block, ...] = tuple(layout.blocks)
-    i = len(blocks) - 1
-    while i >= 0 and blocks[i].kind == "blank":
-        i -= 1
-    if i < 0:
-        return size, layout
-    last = blocks[i]
-    if i < len(blocks) - 1:
-        # Blank lines follow the last leaf: they close paragraphs and tables,
-        # and the lines of every other kind are final line by line.
-        return size, layout
-    if last.kind not in _GROWING:
-        return (last.end if last.end < size else size), layout
-    start = last.start
-    j = i - 1
+    scan = MarkdownScan(complete, resume)
+    blocks = scan.blocks
+    open_leaf = scan.open_leaf
+    if open_leaf is not None:
+        kind, start = open_leaf
+        if kind not in _GROWING:
+            return size, scan  # code and HTML lines are final line by line
+        j = len(blocks) - 1
+    else:
+        i = len(blocks) - 1
+        while i >= 0 and blocks[i].kind == "blank":
+            i -= 1
+        if i < 0:
+            return size, scan
+        last = blocks[i]
+        if i < len(blocks) - 1:
+            # Blank lines follow the last leaf: they close paragraphs and
+            # tables, and the lines of every other kind are final line by line.
+            return size, scan
+        if last.kind not in _GROWING:
+            return (last.end if last.end < size else size), scan
+        start = last.start
+        j = i - 1
     # Definitions are parsed out of the start of the same paragraph leaf.
     while j >= 0 and blocks[j].kind == "definition" and blocks[j].end == start:
         start = blocks[j].start
         j -= 1
-    return start, layout
+    return start, scan
 
 
 def link_stream(linker: Linker, chunks: Iterable[str | bytes], query: str | None) -> Iterator[str]:
