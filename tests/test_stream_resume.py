@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import SkipReason, _gates, _linker, _markdown
+from shoplink import SkipReason, _gates, _linker, _markdown, _stream
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
@@ -360,3 +360,46 @@ def test_resumed_block_scan_does_not_rescan_an_open_container(
         point = layout.scan_point
     assert fed <= len(lines) + 1
     _same_layout(layout, MarkdownLayout.analyze(text))
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "| 玉泽面膜 | 好 |\n",  # one table, still open
+        "这一行说说玉泽面膜\n",  # one paragraph, still open
+        "    code 玉泽面膜 line\n",  # indented code
+        "> 引用玉泽面膜\n",  # a quote: one paragraph inside it
+    ],
+)
+def test_a_long_open_block_streams_in_linear_work(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Finding the closed end used to close the open leaf at every line (a
+    # table split into cells again, row by row), and a mention in code cost
+    # a re-link at every line, deciding the whole block again.
+    linker = shoplink.Linker(DEMO)
+    head = "| a | b |\n|---|---|\n" if unit.startswith("|") else ""
+    cells = relinks = 0
+    original_cells = _markdown._BlockScanner._cells
+    original_link = _stream.LinkStream._link
+
+    def counting_cells(scanner: Any, line: Any) -> Any:
+        nonlocal cells
+        cells += 1
+        return original_cells(scanner, line)
+
+    def counting_link(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal relinks
+        relinks += 1
+        return original_link(stream, *args, **kwargs)
+
+    monkeypatch.setattr(_markdown._BlockScanner, "_cells", counting_cells)
+    monkeypatch.setattr(_stream.LinkStream, "_link", counting_link)
+    counts = []
+    for lines in (100, 400):
+        text = head + unit * lines
+        cells = relinks = 0
+        check_stream(linker, text, cut(text, range(0, len(text), 16)), QUERY)
+        counts.append((cells, relinks))
+    assert counts[1][0] < 5 * max(counts[0][0], 1), counts  # 4x the lines: not 16x the work
+    assert counts[1][1] < 5 * max(counts[0][1], 1), counts
+    if unit.startswith(" "):
+        assert counts[1][1] <= 1, counts  # in code nothing is linked: only flush links
