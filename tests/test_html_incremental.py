@@ -67,6 +67,7 @@ def state(layout: HtmlLayout, cards: bool = True) -> dict[str, Any]:
     return {
         "tokenized": layout.tokenized,
         "blocks": tuple(layout.blocks),
+        "block_starts": list(layout._block_starts),
         "elements": [
             (e.tag, e.start, e.parent, e.content_end, e.end, e.settled, e.settled_end)
             for e in layout._elements

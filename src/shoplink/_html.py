@@ -381,6 +381,7 @@ class HtmlLayout:
         runs: list[Block] | None = None,
         done: int = 0,
         starts: list[int] | None = None,
+        run_starts: list[int] | None = None,
     ) -> None:
         """Keep ``pieces`` and ``elements`` (not copied).
 
@@ -402,9 +403,13 @@ class HtmlLayout:
         self._starts = starts
         if runs is None:
             runs, done = [], 0
+        if run_starts is None or len(run_starts) > len(runs):
+            run_starts = []
+        kept = len(run_starts)  # the starts of ``runs[:kept]``, given
         _extend_runs(runs, elements, pieces, done, len(pieces))
         self._blocks = tuple(runs)
-        self._block_starts = [b.start for b in runs]
+        # Extending ``runs`` appends runs or lengthens the last: starts stay.
+        self._block_starts = run_starts + [b.start for b in runs[kept:]]
 
     @classmethod
     def analyze(cls, text: str) -> HtmlLayout:
@@ -663,6 +668,7 @@ class HtmlIncremental:
         # The blocks of the live scanner's pieces before ``_done``: all but
         # its last piece are final (the last one may still be joined).
         self._runs: list[Block] = []
+        self._run_starts: list[int] = []  # the start of each of ``_runs``
         self._done = 0
         self._starts: list[int] = []  # where the live scanner's pieces start
 
@@ -737,6 +743,8 @@ class HtmlIncremental:
         stable = len(live.pieces) - 1
         if stable > self._done:
             _extend_runs(self._runs, live.elements, live.pieces, self._done, stable)
+            runs = self._runs
+            self._run_starts += [b.start for b in runs[len(self._run_starts) :]]
             self._done = stable
         # A joined piece keeps its start.
         if len(self._starts) < len(live.pieces):
@@ -775,4 +783,5 @@ class HtmlIncremental:
             list(self._runs),
             self._done,
             list(self._starts),
+            self._run_starts,  # read, not kept
         )
