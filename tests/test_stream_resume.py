@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import SkipReason, _gates, _linker, _markdown, _stream
+from shoplink import SkipReason, _gates, _linker, _markdown, _stream, _styles
 from shoplink._html import HtmlLayout
 from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
+from tests.conftest import catalog_from_rows, product_row
 from tests.oracle import render
 from tests.strategies_markdown import documents
 from tests.test_stream import ANSWERS, DEMO, answer_in, check_stream, cut
@@ -403,3 +404,30 @@ def test_a_long_open_block_streams_in_linear_work(unit: str, monkeypatch: pytest
     assert counts[1][1] < 5 * max(counts[0][1], 1), counts
     if unit.startswith(" "):
         assert counts[1][1] <= 1, counts  # in code nothing is linked: only flush links
+
+
+def test_a_card_stream_with_many_links_anchors_each_card_a_few_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every re-link anchored every card so far: with hundreds of links a
+    # card stream did work quadratic in them.  A card whose row is out is
+    # taken as it is.
+    rows = [product_row(f"p{i}", [f"产品{i:03d}号"], title=f"产品{i:03d}号") for i in range(400)]
+    linker = shoplink.Linker(catalog_from_rows(rows), style="card", max_links=None)
+    anchored = 0
+    original = _styles.Form._card_anchor
+
+    def counting(form: Any, text: str, layout: Any, link: Any) -> int:
+        nonlocal anchored
+        anchored += 1
+        return original(form, text, layout, link)
+
+    monkeypatch.setattr(_styles.Form, "_card_anchor", counting)
+    counts = []
+    for n in (100, 400):
+        text = "".join(f"推荐产品{i:03d}号。\n\n" for i in range(n))
+        assert len(linker.link(text).links) == n
+        anchored = 0
+        check_stream(linker, text, cut(text, range(0, len(text), 16)))
+        counts.append(anchored)
+    assert counts[1] < 5 * counts[0], counts  # 4x the links: not 16x the work

@@ -279,6 +279,7 @@ class Linker:
         scan: ScanPoint | None = None,
         upto: int | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
+        released: int | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
         """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
 
@@ -291,11 +292,16 @@ class Linker:
         mentions starting before it are decided; the result then equals
         ``link``'s before ``upto`` only (enough for a stream, which releases
         no further), and saves deciding the open block again at every
-        re-link.  ``layout``: the stream's own layout of ``text`` (HTML), or
+        re-link.  Its insertions are those of ``link`` before ``upto`` but,
+        except for cards, its ``text`` is ``text`` itself: the stream
+        applies the insertions as it releases them.  ``layout``: the
+        stream's own layout of ``text`` (HTML), or
         of a prefix of it made of complete lines (Markdown), whose blocks
         before ``upto`` are those of ``text``; used instead of analyzing
-        ``text`` again.  Returns the result and the carry for the blocks
-        ending at or before ``snap_at`` in ``text``.
+        ``text`` again.  ``released``: the stream has released the text
+        before it; card rows anchored there are left out of the result.
+        Returns the result and the carry for the blocks ending at or before
+        ``snap_at`` in ``text``.
         """
         query_text = _as_text(query, "query") if query is not None else ""
         snap = self._snapshot
@@ -311,6 +317,7 @@ class Linker:
         # The answer's gates, checked along the stream on the new text only.
         growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
         run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing)
+        run.released = released
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -495,6 +502,11 @@ class _Run:
         self.rows_seen: dict[tuple[object, ...], str] = (
             carry.rows_seen if carry is not None else {}
         )
+        # A stream's cards whose rows are out, and what it has released.
+        self.cards_done: dict[int, tuple[Link, Link]] = (
+            carry.cards_done if carry is not None else {}
+        )
+        self.released: int | None = None
 
     def execute(
         self,
@@ -513,6 +525,7 @@ class _Run:
         reference list at the end, card rows anchored later) is left out.
         """
         first = self._resume(hits, carry)
+        carried_insertions = len(self.insertions)
         # The carried anchors still good, and the hit from which to find them.
         kept_anchors, anchors_from = self._anchors if first else ((), 0)
         groups = self._block_groups(hits, first)
@@ -590,6 +603,7 @@ class _Run:
             first_number=self.first_number,
             offers_seen=self.offers_seen,
             rows_seen=self.rows_seen,
+            cards_done=self.cards_done,
             answer_gates=self.answer_gates,
             accepted=tuple(decided[0]),
             linked=decided[1],
@@ -603,24 +617,40 @@ class _Run:
         if upto is not None and self.linker.style != "card":
             # A stream's re-link: the reference list goes at the end, which
             # is not released before ``flush``; offers are not read either.
+            # The stream reads the insertions, not the text, so the text is
+            # not assembled; and the new blocks' insertions all come after
+            # the carried ones, so only they need ordering.
             links = list(self.links)
-        else:
-            blocks, links = self.linker._renderer.finish(
-                self.text,
-                self.layout,
-                self.links,
-                self.snap.catalog,
-                now=self.now,
-                max_age=self.linker.price_max_age,
-                lang=self.query_lang or self.languages.at(len(self.text)),
-                first_number=self.first_number,
-                langs=self.link_langs,
-                offers_seen=self.offers_seen,
-                rows_seen=self.rows_seen,
-                rows_upto=upto,
+            tail = self.insertions[carried_insertions:]
+            tail.sort(key=_insertion_at)  # stable: a prefix stays before its suffix
+            self.insertions[carried_insertions:] = tail
+            return LinkResult(
+                original=self.text,
+                text=self.text,
+                links=tuple(links),
+                skipped=tuple(self.skipped),
+                insertions=tuple(self.insertions),
+                style=self.linker.style,
+                format=self.linker.format,
             )
-            self.insertions.extend(blocks)
-        self.insertions.sort(key=lambda ins: ins.at)  # stable: a prefix stays before its suffix
+        blocks, links = self.linker._renderer.finish(
+            self.text,
+            self.layout,
+            self.links,
+            self.snap.catalog,
+            now=self.now,
+            max_age=self.linker.price_max_age,
+            lang=self.query_lang or self.languages.at(len(self.text)),
+            first_number=self.first_number,
+            langs=self.link_langs,
+            offers_seen=self.offers_seen,
+            rows_seen=self.rows_seen,
+            rows_upto=upto,
+            rows_from=self.released,
+            cards_done=self.cards_done if self.released is not None else None,
+        )
+        self.insertions.extend(blocks)
+        self.insertions.sort(key=_insertion_at)  # stable: a prefix stays before its suffix
         return LinkResult(
             original=self.text,
             text=apply_insertions(self.text, self.insertions),
@@ -962,6 +992,10 @@ def _block_start(block: Block) -> int:
     return block.start
 
 
+def _insertion_at(insertion: Insertion) -> int:
+    return insertion.at
+
+
 def _same_block(blocks: Sequence[Block], anchor: tuple[int, int, Block]) -> bool:
     _, index, block = anchor
     return index < len(blocks) and blocks[index] is block
@@ -1009,6 +1043,7 @@ class _Carry:
     first_number: int  # of the reference markers
     offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
     rows_seen: dict[tuple[object, ...], str]  # another: card rows rendered
+    cards_done: dict[int, tuple[Link, Link]]  # and another: cards whose rows are out
     answer_gates: GrowingAnswer | None  # the gates' scan of the answer so far
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from ._exceptions import AnswerError
 from ._html import HtmlIncremental, HtmlLayout
 from ._markdown import MarkdownLayout, MarkdownScan, ScanPoint
-from ._result import LinkResult
+from ._result import Insertion, LinkResult
 
 if TYPE_CHECKING:
     from ._linker import Linker, _Carry
@@ -266,7 +266,15 @@ class LinkStream:
         does not hold, and ``B`` is then linked whole.
         """
         result, self._carry = self._linker._link_from(
-            self._text, self._query, self._now, self._carry, self._closed, self._scan, upto, layout
+            self._text,
+            self._query,
+            self._now,
+            self._carry,
+            self._closed,
+            self._scan,
+            upto,
+            layout,
+            self._pos,
         )
         return result
 
@@ -431,6 +439,8 @@ class LinkStream:
                 if link.start >= closed:
                     break  # an open block: its card comes after C
                 at = link.card_at if link.card_at is not None else len(text)
+                if at < self._pos:
+                    continue  # its row is out
                 if self._card_settled(at, link.start, closed, html):
                     final_rows.add(at)
                 else:
@@ -538,8 +548,7 @@ class LinkStream:
         """
         pos, text = self._pos, result.original
         inserts = result.insertions
-        ats = [ins.at for ins in inserts]
-        i = bisect.bisect_left(ats, pos) + self._done_at_pos
+        i = bisect.bisect_left(inserts, pos, key=_insertion_at) + self._done_at_pos
         out: list[str] = []
         cursor = pos
         at_upto = self._done_at_pos if upto == pos else 0
@@ -564,9 +573,15 @@ class LinkStream:
         return "".join(out)
 
 
+def _insertion_at(insertion: Insertion) -> int:
+    return insertion.at
+
+
 def _count_at(result: LinkResult, at: int) -> int:
-    ats = [ins.at for ins in result.insertions]
-    return bisect.bisect_right(ats, at) - bisect.bisect_left(ats, at)
+    inserts = result.insertions
+    return bisect.bisect_right(inserts, at, key=_insertion_at) - bisect.bisect_left(
+        inserts, at, key=_insertion_at
+    )
 
 
 def _closed_end(

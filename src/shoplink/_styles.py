@@ -262,6 +262,8 @@ class Form:
         offers_seen: dict[tuple[str, str, str], Offer] | None = None,
         rows_seen: dict[tuple[object, ...], str] | None = None,
         rows_upto: int | None = None,
+        rows_from: int | None = None,
+        cards_done: dict[int, tuple[Link, Link]] | None = None,
     ) -> tuple[list[Insertion], list[Link]]:
         """Card rows or the reference list for ``links``, and the links with offers.
 
@@ -274,32 +276,49 @@ class Form:
         ``rows_seen``: card rows already rendered along a stream, by what
         they show; filled in.  ``rows_upto``: card rows anchored after it
         are left out (a stream's re-link releases nothing past it; the
-        links still get their ``card_at``).
+        links still get their ``card_at``); ``rows_from``: so are rows
+        anchored before it (a stream released them already).
+        ``cards_done``: along a stream, by mention start, each link whose row
+        is out and the link with its offer and ``card_at``; filled in, and
+        taken as it is for the same link (the very object) later.
         """
         seen = offers_seen if offers_seen is not None else {}
-        offers: list[Offer] = []
-        for link in links:
+
+        def offer_for(link: Link) -> Offer:
             key = (link.product_id, link.merchant, link.url)
             offer = seen.get(key)
             if offer is None:
-                offer = offer_of(
+                offer = seen[key] = offer_of(
                     catalog[link.product_id],
                     catalog.merchant(link.merchant),
                     now=now,
                     max_age=max_age,
                     url=link.url,
                 )
-                seen[key] = offer
-            offers.append(offer)
+            return offer
+
         out_links: list[Link] = []
         insertions: list[Insertion] = []
         if self.style == "card":
-            anchors = [self._card_anchor(text, layout, link) for link in links]
-            row_langs = list(langs) if langs is not None else [lang] * len(links)
             rows: dict[int, list[tuple[Link, Offer, str]]] = {}
-            for link, offer, at, link_lang in zip(links, offers, anchors, row_langs, strict=True):
+            for i, link in enumerate(links):
+                if cards_done is not None:
+                    done = cards_done.get(link.start)
+                    if done is not None and done[0] is link:
+                        out_links.append(done[1])  # its row is out and final
+                        continue
+                offer = offer_for(link)
+                at = self._card_anchor(text, layout, link)
+                out = attrs.evolve(link, offer=offer, card_at=at)
+                out_links.append(out)
+                if rows_from is not None and at < rows_from:
+                    # Its row was released (a stream releases no row before
+                    # it is final): nothing to insert, and nothing to redo.
+                    if cards_done is not None:
+                        cards_done[link.start] = (link, out)
+                    continue
+                link_lang = langs[i] if langs is not None else lang
                 rows.setdefault(at, []).append((link, offer, link_lang))
-                out_links.append(attrs.evolve(link, offer=offer, card_at=at))
             rendered = rows_seen if rows_seen is not None else {}
             for at, members in sorted(rows.items()):
                 if rows_upto is not None and at > rows_upto:
@@ -315,7 +334,9 @@ class Form:
                         lang=members[0][2],
                     )
                 insertions.append(Insertion(at, self._around_block(text, at, body)))
-        elif self.style == "reference":
+            return insertions, out_links
+        offers = [offer_for(link) for link in links]
+        if self.style == "reference":
             numbers = range(first_number, first_number + len(links))
             for link, offer, number in zip(links, offers, numbers, strict=True):
                 out_links.append(attrs.evolve(link, offer=offer, number=number))
