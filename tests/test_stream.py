@@ -700,6 +700,28 @@ def test_a_keyword_holding_the_break_character_streams_like_whole(fmt: str) -> N
 LONG = "\n\n".join(a.answer for a in ANSWERS)
 
 
+def _relinks_streaming(
+    linker: shoplink.Linker, text: str, query: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """(re-links, most characters pending after a feed) streaming ``text`` in 16s."""
+    relinks = 0
+    original = LinkStream._link
+
+    def counting(stream: LinkStream, *args: Any, **kwargs: Any) -> LinkResult:
+        nonlocal relinks
+        relinks += 1
+        return original(stream, *args, **kwargs)
+
+    monkeypatch.setattr(LinkStream, "_link", counting)
+    stream = linker.streamer(query)
+    pending = 0
+    for i in range(0, len(text), 16):
+        stream.feed(text[i : i + 16])
+        pending = max(pending, stream.pending) if i > len(text) // 2 else 0
+    monkeypatch.undo()
+    return relinks, pending
+
+
 @pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
 @pytest.mark.parametrize("max_links", [0, 1, 3])
 def test_after_the_cap_text_goes_out_as_it_comes(
@@ -711,26 +733,14 @@ def test_after_the_cap_text_goes_out_as_it_comes(
     linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=max_links)
     text = LONG if fmt == "markdown" else render(LONG)
     query = ANSWERS[0].query
-    relinks = 0
-    original = LinkStream._link
-
-    def counting(stream: LinkStream, *args: Any, **kwargs: Any) -> LinkResult:
-        nonlocal relinks
-        relinks += 1
-        return original(stream, *args, **kwargs)
-
-    monkeypatch.setattr(LinkStream, "_link", counting)
     for size in (1, 7, 64):
         check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
-    relinks = 0
-    stream = linker.streamer(query)
-    for i in range(0, len(text), 16):
-        stream.feed(text[i : i + 16])
+    relinks, pending = _relinks_streaming(linker, text, query, monkeypatch)
     # a re-link per block with a link, at most, until the cap
     assert relinks <= 2 * max_links + 2, relinks
     if style == "reference" and max_links:
         return  # the markers' numbers wait for the end of the answer
-    assert stream.pending <= 16
+    assert pending <= 16, pending
 
 
 @pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
@@ -764,28 +774,6 @@ def test_after_the_cap_a_held_card_still_waits(fmt: str) -> None:
         text = render(text)
     for size in (1, 3, 16):
         check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], "敏感肌适合用什么样的面膜")
-
-
-def _relinks_streaming(
-    linker: shoplink.Linker, text: str, query: str, monkeypatch: pytest.MonkeyPatch
-) -> tuple[int, int]:
-    """(re-links, most characters pending after a feed) streaming ``text`` in 16s."""
-    relinks = 0
-    original = LinkStream._link
-
-    def counting(stream: LinkStream, *args: Any, **kwargs: Any) -> LinkResult:
-        nonlocal relinks
-        relinks += 1
-        return original(stream, *args, **kwargs)
-
-    monkeypatch.setattr(LinkStream, "_link", counting)
-    stream = linker.streamer(query)
-    pending = 0
-    for i in range(0, len(text), 16):
-        stream.feed(text[i : i + 16])
-        pending = max(pending, stream.pending) if i > len(text) // 2 else 0
-    monkeypatch.undo()
-    return relinks, pending
 
 
 @pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
