@@ -48,6 +48,8 @@ def check_linked(answer: str) -> shoplink.LinkResult:
 @example("_理肤泉_玉泽_面膜_\n")
 @example("理肤泉面膜适乐肤\r\n玉泽 CeraVe\r\n")
 @example("[ref]: https://a.test/ref\n1. \n       理肤泉 code\n")  # empty item after a definition
+@example("理肤泉https://a.test/x\n理肤泉~~www.a.com")  # linkify: "~" and Han in a domain
+@example(".CeraVehttps://a.test/x\n")  # a link's suffix would make the scheme a link
 @given(documents())
 def test_links_render_faithfully(answer: str) -> None:
     check_linked(answer)
@@ -65,6 +67,11 @@ def test_long_paragraph_many_mentions() -> None:
 
 @_PROPERTY
 @example("**x**_玉泽*~~CeraVe~~***面膜*\n", [0, 1, 2])
+@example(
+    "```\n很好 *x* [a](b)\n```\n理肤泉\n```\n很好 *x* [a](b)\n```\n"
+    "理肤泉理肤泉<https://a.test/x>.CeraVehttps://a.test/x",
+    [3],
+)
 @given(st.one_of(dense_emphasis(), documents()), st.lists(st.integers(0, 50), max_size=8))
 def test_placements_checked_together_render_faithfully(answer: str, order: list[int]) -> None:
     """``place(..., accepted=...)`` in any order: all accepted links together are safe."""

@@ -20,7 +20,7 @@ def reference_bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
     gate_open = False
     pos = 0
     while True:
-        m = _markdown._URLISH.search(src, pos)
+        m = _markdown._urlish().search(src, pos)
         if m is None:
             break
         rest = _markdown._URL_REST.match(src, m.end())

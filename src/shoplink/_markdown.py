@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -744,16 +745,34 @@ _SCHEME_BEFORE = re.compile(r"(?:^|[^a-zA-Z0-9.+-])([a-zA-Z][a-zA-Z0-9.+-]*)$")
 # The e-mail and domain alternatives only start where their first character
 # class starts (a match starting later in such a run implies one starting at
 # its beginning), which keeps the scan linear on long words.
-_URLISH = re.compile(
-    r"(?:(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^\s<>]*"
-    r"|mailto:[^\s<>]*"
-    r"|(?<![\w.+-])[\w.+-]*@[\w-]+(?:\.[\w-]+)+"
-    r"|(?<![\w-])[\w-]+(?:\.[\w-]+)*\.[a-zA-Z\w]{2,}(?::\d+)?(?:[/?#][^\s<>]*)?"
-)
+#
+# A scheme glued to the word before it (``CeraVehttps://``) is no link, but
+# becomes one once a link's suffix ends that word with punctuation: so the
+# scheme-like run before ``//`` counts as part of the address.  A domain's
+# labels are linkify's "pseudo letters": anything but whitespace, control
+# characters, punctuation and ``<>｜`` (so ``~``, ``+``, ``=`` and Han
+# characters too: ``理肤泉~~www.a.com`` is one address).
+@functools.cache
+def _urlish() -> re.Pattern[str]:
+    excluded = "".join(
+        re.escape(chr(c))
+        for c in range(0x10000)
+        if chr(c) not in "_-"
+        and (unicodedata.category(chr(c))[0] in "PZ" or unicodedata.category(chr(c)) == "Cc")
+    )
+    label = f"[^{excluded}<>\uff5c]"
+    return re.compile(
+        r"(?:[a-zA-Z0-9+.-]*:)?//[^\s<>]*"
+        r"|mailto:[^\s<>]*"
+        r"|(?<![\w.+-])[\w.+-]*@[\w-]+(?:\.[\w-]+)+"
+        rf"|(?<!{label}){label}+(?:\.{label}+)*\.[a-zA-Z\w]{{2,}}(?::\d+)?(?:[/?#][^\s<>]*)?"
+    )
+
+
 # after a match, what linkify might still take as the same address
 _URL_REST = re.compile(r"[\w.+@:/?#-]*")
 _URL_TAIL = re.compile(r"[^\s<>]*")
-# every _URLISH match holds one of these, within one run of _URL_RUN
+# every _urlish() match holds one of these, within one run of _URL_RUN
 _URL_ANCHOR = re.compile(r"[./@:]")
 _URL_RUN = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
@@ -1534,7 +1553,7 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
 def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
     """What linkify may take for addresses in ``src``: their spans, and whether one opens its gate.
 
-    Every ``_URLISH`` match lies inside one run of ``[^\\s<>]`` characters
+    Every ``_urlish()`` match lies inside one run of ``[^\\s<>]`` characters
     and holds one of ``./@:``, so the scan jumps from such a character to
     the start of its run and searches that run only: the same matches as
     searching the whole text, without walking the text between addresses.
@@ -1556,7 +1575,7 @@ def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
         assert back is not None
         run_end = _URL_RUN.match(src, a)
         assert run_end is not None
-        m = _URLISH.search(src, a - (back.end() - (n - a)), run_end.end())
+        m = _urlish().search(src, a - (back.end() - (n - a)), run_end.end())
         if m is None:
             pos = run_end.end()
             continue
