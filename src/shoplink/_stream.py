@@ -49,6 +49,10 @@ another block), because the choice for the mention reads the whole block;
 for cards, unless a card before it is not final (until its container ends);
 for references, unless a linked mention precedes it (until the end).
 
+Once nothing more can be inserted (the query trips a gate, ``max_links``
+links are out with their cards settled, or a gate term has tripped before
+``C``), every later chunk goes out as it comes.
+
 What this relies on, beyond the block contract above, is listed in
 ``docs/streaming.md``.
 """
