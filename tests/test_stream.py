@@ -322,6 +322,54 @@ def test_random_cuts_of_generated_html(doc: str, style: str, data: st.DataObject
     check_stream(WORDS_FORMS[style, "html"], doc, cut(doc, points), None)
 
 
+# Linkers that stop linking partway: a cap, and gate terms (filler words of
+# the generated documents) tripping in some block.
+_STOPPING = {
+    (style, fmt, stop): shoplink.Linker(
+        WORDS_LINKER.catalog,
+        style=style,
+        format=fmt,
+        max_links=1 if stop == "cap" else None,
+        gates=[Gate("stop", terms=("很好", "好用", "and"), scope="answer")] if stop == "gate" else [],
+        label="us",
+    )
+    for style in ("inline", "card", "reference")
+    for fmt in ("markdown", "html")
+    for stop in ("cap", "gate")
+}
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    doc=st.lists(documents(), min_size=2, max_size=4).map("\n\n".join),
+    html=st.lists(html_documents(), min_size=2, max_size=4).map("".join),
+    form=st.sampled_from(sorted(_STOPPING)),
+    data=st.data(),
+)
+def test_random_cuts_when_linking_stops_partway(
+    doc: str, html: str, form: tuple[str, str, str], data: st.DataObject
+) -> None:
+    # After the cap or a gate trip the stream passes text through: it must
+    # still equal the whole answer linked, whatever the cuts.
+    text = html if form[1] == "html" else doc
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=30))
+    check_stream(_STOPPING[form], text, cut(text, points), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [("<p><p><p><p></p>理肤泉</p><p>", ("card", "html", "cap"))],  # found by the property
+)
+def test_a_held_card_at_the_cap_still_waits_every_cut(text: str, form: tuple[str, str, str]) -> None:
+    for at in range(len(text) + 1):
+        check_stream(_STOPPING[form], text, cut(text, [at]), None)
+    check_stream(_STOPPING[form], text, list(text), None)
+
+
 def test_html_paragraph_is_released_when_its_end_tag_arrives() -> None:
     linker = FORMS["inline", "html"]
     stream = linker.streamer()
