@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import corpus  # noqa: E402
+import run  # noqa: E402
 
 # (method name, args, kwargs) of one call on a layout
 _Call = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -70,21 +71,7 @@ class Variant:
     def __init__(self, name: str, package: ModuleType, products: list[list[str]]) -> None:
         self.name = name
         self.markdown = importlib.import_module(package.__name__ + "._markdown")
-        merchant = package.Merchant("shop", "Shop", domains=("shop.example",))
-        catalog = package.Catalog.build(
-            (
-                package.Product(
-                    id=f"p{i}",
-                    merchant="shop",
-                    title=names[0],
-                    url=f"https://shop.example/p{i}",
-                    keywords=tuple(names),
-                )
-                for i, names in enumerate(products)
-            ),
-            merchants=[merchant],
-            source="benchmark",
-        )
+        catalog = run.make_catalog(products, package)
         self.link: Callable[[str], object] = package.Linker(catalog, max_links=None).link
         self.calls: list[list[_Call]] = []
 

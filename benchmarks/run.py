@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -37,28 +37,29 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 import corpus  # noqa: E402
 import shoplink  # noqa: E402
-from shoplink import Catalog, Linker, Merchant, Product, ProductIndex  # noqa: E402
+from shoplink import Catalog, Linker, ProductIndex  # noqa: E402
 from shoplink._matcher import KeywordMatcher, available_backends, default_backend  # noqa: E402
 from shoplink._text import fold_text  # noqa: E402
 
-_MERCHANT = Merchant("shop", "Shop", domains=("shop.example",))
 
-
-def make_catalog(products: list[list[str]]) -> Catalog:
-    """A catalog with one product per keyword list."""
-    return Catalog.build(
-        (
-            Product(
-                id=f"p{i}",
-                merchant="shop",
-                title=names[0],
-                url=f"https://shop.example/p{i}",
-                keywords=tuple(names),
-            )
-            for i, names in enumerate(products)
+def make_catalog(products: list[list[str]], package: Any = shoplink) -> Catalog:
+    """A catalog with one product per keyword list (``package``: shoplink, or a copy of it)."""
+    return cast(
+        Catalog,
+        package.Catalog.build(
+            (
+                package.Product(
+                    id=f"p{i}",
+                    merchant="shop",
+                    title=names[0],
+                    url=f"https://shop.example/p{i}",
+                    keywords=tuple(names),
+                )
+                for i, names in enumerate(products)
+            ),
+            merchants=[package.Merchant("shop", "Shop", domains=("shop.example",))],
+            source="benchmark",
         ),
-        merchants=[_MERCHANT],
-        source="benchmark",
     )
 
 
