@@ -316,8 +316,7 @@ class Linker:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
         # The answer's gates, checked along the stream on the new text only.
         growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
-        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing)
-        run.released = released
+        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing, released)
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -447,6 +446,7 @@ class _Run:
         scan: ScanPoint | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
         answer_gates: GrowingAnswer | None = None,
+        released: int | None = None,
     ) -> None:
         self.linker = linker
         self.context = (
@@ -506,7 +506,7 @@ class _Run:
         self.cards_done: dict[int, tuple[Link, Link]] = (
             carry.cards_done if carry is not None else {}
         )
-        self.released: int | None = None
+        self.released = released
 
     def execute(
         self,

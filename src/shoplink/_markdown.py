@@ -752,13 +752,15 @@ _SCHEME_BEFORE = re.compile(r"(?:^|[^a-zA-Z0-9.+-])([a-zA-Z][a-zA-Z0-9.+-]*)$")
 # labels are linkify's "pseudo letters": anything but whitespace, control
 # characters, punctuation and ``<>｜`` (so ``~``, ``+``, ``=`` and Han
 # characters too: ``理肤泉~~www.a.com`` is one address).
+_NOT_PSEUDO = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Zs", "Zl", "Zp", "Cc"})
+
+
 @functools.cache
 def _urlish() -> re.Pattern[str]:
     excluded = "".join(
-        re.escape(chr(c))
-        for c in range(0x10000)
-        if chr(c) not in "_-"
-        and (unicodedata.category(chr(c))[0] in "PZ" or unicodedata.category(chr(c)) == "Cc")
+        re.escape(ch)
+        for ch in map(chr, range(0x10000))
+        if ch not in "_-" and unicodedata.category(ch) in _NOT_PSEUDO
     )
     label = f"[^{excluded}<>\uff5c]"
     return re.compile(
