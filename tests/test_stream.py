@@ -175,6 +175,54 @@ def test_every_built_style_and_format() -> None:
             check_stream(linker, a.answer, cut(a.answer, range(0, len(a.answer), 3)), a.query)
 
 
+# A keyword that starts inside a longer one ("手机" in "小米手机壳"): the
+# shorter one is seen first, and the chunk that completes the longer one
+# must move the safe point back to where the longer one starts.
+NESTED_LINKER = shoplink.Linker(
+    catalog_from_rows([product_row("p1", ["手机"]), product_row("p2", ["小米手机壳"])]),
+    max_links=None,
+)
+
+
+def test_a_longer_mention_completed_later_moves_the_safe_point_back() -> None:
+    answer = "买了小米手机壳真好用啊啊啊啊\n"
+    chunks = ["买了小米手机", "壳真好用啊啊啊啊\n"]
+    whole = NESTED_LINKER.link(answer).text
+    assert whole.startswith("买了[小米手机壳](")
+    check_stream(NESTED_LINKER, answer, chunks)
+
+
+@st.composite
+def nested_keywords(draw: st.DrawFn) -> tuple[list[str], str]:
+    """Keywords that start inside a longer one, and a text full of them and their parts."""
+    longer = draw(st.text(alphabet="小米手机壳套ab", min_size=3, max_size=8))
+    i = draw(st.integers(1, len(longer) - 1))
+    inner = longer[i : draw(st.integers(i + 1, len(longer)))]
+    others = draw(st.lists(st.text(alphabet="小米手机壳套ab", min_size=1, max_size=5), max_size=3))
+    keywords = list(dict.fromkeys(k for k in [longer, inner, *others] if k.strip() == k))
+    parts = st.one_of(
+        st.sampled_from([longer, inner, longer[:-1], *others]),
+        st.text(alphabet="小米手机壳套ab好用的很 \n，*", max_size=12),
+    )
+    return keywords, "".join(draw(st.lists(parts, max_size=10)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=nested_keywords(), data=st.data())
+def test_random_cuts_with_keywords_inside_keywords(
+    case: tuple[list[str], str], data: st.DataObject
+) -> None:
+    # Keywords occur inside, across and around each other, and chunks of any
+    # length complete them in any order.
+    keywords, text = case
+    linker = shoplink.Linker(
+        catalog_from_rows([product_row(f"p{i}", [k]) for i, k in enumerate(keywords)]),
+        max_links=None,
+    )
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=8))
+    check_stream(linker, text, cut(text, points))
+
+
 # -- every style x format --------------------------------------------------------
 
 FORM_IDS = [f"{s}-{f}" for s, f in FORMS]
@@ -429,6 +477,31 @@ def test_reference_markers_wait_for_the_end(fmt: str) -> None:
     out = "".join(stream.feed(ch) for ch in answer)
     assert "理肤泉" not in out  # held from the first linked mention on
     assert out + stream.flush() == linker.link(answer).text
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<body></body>理肤泉",  # found by the property: text after the body
+        "<body><p>理肤泉</p></body>\n<p>又是理肤泉</p>",
+        "<html><body><p>好用</p></html>理肤泉",  # the body closed with the document
+        "<BODY><p>a</p></Body >\n<p>理肤泉</p>",
+    ],
+)
+def test_html_reference_list_waits_at_the_body_end(answer: str) -> None:
+    # The list goes before ``</body>`` (or the ``</html>`` closing it), but a
+    # mention after it may still be linked: from there on nothing goes out
+    # before ``flush``.
+    linker = shoplink.Linker(
+        catalog_from_rows([product_row("p0", ["理肤泉"])]),
+        style="reference",
+        format="html",
+        max_links=None,
+    )
+    assert "shoplink-references" in linker.link(answer).text
+    for at in range(len(answer) + 1):
+        check_stream(linker, answer, cut(answer, [at]))
+    check_stream(linker, answer, list(answer))
 
 
 def test_late_definition() -> None:

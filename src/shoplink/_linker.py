@@ -280,6 +280,7 @@ class Linker:
         upto: int | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
         released: int | None = None,
+        found: list[Hit] | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
         """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
 
@@ -300,6 +301,8 @@ class Linker:
         before ``upto`` are those of ``text``; used instead of analyzing
         ``text`` again.  ``released``: the stream has released the text
         before it; card rows anchored there are left out of the result.
+        ``found``: ``index.find(text)``'s hits before ``upto`` (all of them
+        without it), when the stream already knows them.
         Returns the result and the carry for the blocks ending at or before
         ``snap_at`` in ``text``.
         """
@@ -309,7 +312,7 @@ class Linker:
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
         ):
             carry = None  # not made for a prefix of this answer: nothing carries over
-        hits = _find_after(snap, text, carry)
+        hits = found if found is not None else _find_after(snap, text, carry)
         if upto is not None:
             hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
         if not hits:

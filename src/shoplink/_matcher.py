@@ -53,6 +53,7 @@ reference property against each).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import importlib.util
@@ -679,6 +680,151 @@ class KeywordMatcher:
             out.append((start, -end, key))
         out.sort()
         return out
+
+
+class GrowingCandidates:
+    """``find_candidates`` of a text that grows at its end, each part scanned about once.
+
+    For a stream: after ``extend(text)``, the candidates are those of
+    ``find_candidates(text)``.  Each ``extend`` scans only the text an
+    occurrence not known yet can touch: one ending after the old end starts
+    at most ``longest`` code points before it (an original span is never
+    longer than its folded keyword), and after the last break before it
+    (a character no keyword holds); one ending exactly at the old end may
+    fail its right boundary now that a character follows.  So the
+    candidates starting before both are final and kept, and the rest are
+    found again in the new tail, read with one character before it for the
+    left boundary.  Folding goes code point by code point, so the tail
+    folds as it does inside the whole text.
+
+    ``hits_before`` keeps the leftmost-longest selection as it goes, so a
+    stream's re-links do not select from the start each time.
+
+    Args:
+        matcher: the matcher to scan with.
+        brk: a character no keyword holds (a line break), or None.
+    """
+
+    def __init__(self, matcher: KeywordMatcher, brk: str | None = None) -> None:
+        self._matcher = matcher
+        self._longest = matcher.longest
+        self._brk = brk
+        self._text = ""
+        # Candidates starting before it are final: the next ``extend`` keeps them.
+        self._keep_before = 0
+        # A candidate not known yet starts at or after it.
+        self._unknown_from = 0
+        self._starts: list[int] = []  # of each candidate, in order
+        self._items: list[tuple[int, int, int]] = []  # (start, -end, key), sorted
+        # The selection over ``_items[:_chosen_upto]``: hits, and where the
+        # next hit may start.
+        self._chosen: list[Hit] = []
+        self._chosen_starts: list[int] = []
+        self._chosen_upto = 0
+        self._position = 0
+
+    @property
+    def size(self) -> int:
+        """The length of the last text taken."""
+        return len(self._text)
+
+    def extend(self, text: str) -> None:
+        """Take ``text``, which must start with the last text taken.
+
+        Not checked (it would cost the length of the text each time): a
+        stream's buffer only grows at its end.
+        """
+        if len(text) == len(self._text):
+            return
+        self._text = text
+        keep_before = self._keep_before
+        context = 1 if keep_before else 0
+        base = keep_before - context
+        cut = bisect.bisect_left(self._starts, keep_before)
+        del self._starts[cut:]
+        del self._items[cut:]
+        if cut < self._chosen_upto:
+            # Choices of hits starting before ``keep_before`` read only
+            # candidates starting before it: they stand.
+            kept = bisect.bisect_left(self._chosen_starts, keep_before)
+            del self._chosen[kept:]
+            del self._chosen_starts[kept:]
+            self._position = self._chosen[-1].end if self._chosen else 0
+            self._chosen_upto = cut
+        for start, negative_end, key in self._matcher._candidates(text[base:]):
+            if start >= context:
+                self._starts.append(base + start)
+                self._items.append((base + start, negative_end - base, key))
+        floor = text.rfind(self._brk) + 1 if self._brk is not None else 0
+        self._keep_before = max(0, len(text) - self._longest, floor)
+        # One not known ends past the end of ``text``.
+        self._unknown_from = max(0, len(text) + 1 - self._longest, floor)
+
+    def first_before(self, position: int, limit: int, text: str) -> int | None:
+        """The start of ``text``'s first candidate starting in ``[position, limit)``, if any.
+
+        ``text`` is taken (``extend``) only when what is known does not
+        settle it: a known candidate that stays one (``lasting_in``), with
+        no room for an unknown one before it, is the first; and with none
+        known in the range, none is there if no unknown one can start
+        before ``limit``.
+        """
+        starts = self._starts
+        i = bisect.bisect_left(starts, position)
+        if i < len(starts) and starts[i] < limit:
+            if starts[i] <= self._unknown_from and -self._items[i][1] < len(self._text):
+                return starts[i]
+        elif limit <= self._unknown_from:
+            return None
+        if len(text) != len(self._text):
+            self.extend(text)
+            i = bisect.bisect_left(starts, position)
+        return starts[i] if i < len(starts) and starts[i] < limit else None
+
+    def lasting_in(self, start: int, end: int) -> bool:
+        """Whether a known candidate that stays one starts in ``[start, end]``.
+
+        One stays when it ends before the end of the last text taken: the
+        character its right boundary reads is there.
+        """
+        starts, items = self._starts, self._items
+        size = len(self._text)
+        i = bisect.bisect_left(starts, start)
+        while i < len(starts) and starts[i] <= end:
+            if -items[i][1] < size:
+                return True
+            i += 1
+        return False
+
+    def spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """``(start, end)`` of every candidate starting in ``[start, end)``."""
+        starts = self._starts
+        lo = bisect.bisect_left(starts, start)
+        hi = bisect.bisect_left(starts, end, lo)
+        return [(s, -e) for s, e, _key in self._items[lo:hi]]
+
+    def hits_before(self, upto: int) -> list[Hit]:
+        """``KeywordMatcher.find(text)``'s hits starting before ``upto``.
+
+        Only right when every candidate starting before ``upto`` is final:
+        no keyword can reach ``upto`` from before it (it is the whole text's
+        end, or a break no keyword holds precedes it).
+        """
+        items = self._items
+        i = self._chosen_upto
+        position = self._position
+        chosen, chosen_starts = self._chosen, self._chosen_starts
+        while i < len(items):
+            start, negative_end, key = items[i]
+            if start >= upto:
+                break
+            if start >= position:
+                position = -negative_end
+                chosen.append(Hit(start, position, key))
+                chosen_starts.append(start)
+            i += 1
+        self._chosen_upto, self._position = i, position
+        return chosen[: bisect.bisect_left(chosen_starts, upto)]
 
 
 def stored_automaton_usable(fields: dict[str, Any]) -> bool:

@@ -63,12 +63,14 @@ import bisect
 import codecs
 import copy
 import datetime as _dt
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlIncremental, HtmlLayout
 from ._markdown import MarkdownLayout, MarkdownScan, ScanPoint
+from ._matcher import GrowingCandidates, Hit
 from ._result import Insertion, LinkResult
 
 if TYPE_CHECKING:
@@ -86,6 +88,10 @@ __all__ = [
 # Leaf kinds whose lines are not final until the leaf closes.
 _GROWING = ("paragraph", "table", "definition")
 _EMPHASIS = "*_~"
+# Where an HTML answer's body ends (or is closed with the document): an
+# appended reference list goes before it.
+_BODY_END = re.compile(r"</(?:body|html)", re.IGNORECASE)
+_BODY_END_PREFIXES = frozenset(tag[:n] for tag in ("</body", "</html") for n in range(1, 6))
 # First characters of a Markdown line that may still open a container, an
 # indented block or a blank line depending on what follows on the line.
 _RISKY_LINE_START = " \t>-+*0123456789"
@@ -130,8 +136,13 @@ class LinkStream:
         self._holds_markers = (
             self._style == "reference" and self._linker.reference_numbering == "continue"
         )
+        # An HTML reference list goes before ``</body>`` (``end_anchor``), so
+        # nothing from there on is released before ``flush``: the list is
+        # known only at the end.
+        self._list_in_body = self._html and self._style == "reference"
+        self._body_end: int | None = None
+        self._body_searched = 0
         matcher = self._linker._snapshot.index.matcher
-        self._matcher = matcher
         # Where blocks break: a line end in Markdown, a tag's end in HTML.
         self._break = ">" if self._html else "\n"
         # HTML only: the buffer's layouts, parsing only what was appended.
@@ -147,8 +158,9 @@ class LinkStream:
         self._done_at_pos = 0  # insertions at offset _pos already released
         self._closed = 0  # C
         self._complete = 0  # len of the complete-line prefix of B
-        self._tail_first: int | None = None  # first visible mention start in [C, len(B))
-        self._scanned = 0  # len(B) when the open region was last scanned
+        # Every keyword occurrence in B, found as B grows (each part of B is
+        # scanned about once): for the safe point, and the re-links' hits.
+        self._found = GrowingCandidates(matcher, None if self._spans_break else self._break)
         self._recheck = False  # insertions at C == len(B) are held back
         self._linked_at = -1  # C at the last re-link
         # Nothing may be released past this offset until a re-link says so:
@@ -167,6 +179,8 @@ class LinkStream:
         self._plain = self._linker.max_links == 0 or (
             bool(gates) and gates.check_query(query or "") is not None
         )
+        if self._plain:
+            self._list_in_body = False  # no link, so no list either
         # What the last re-link decided for the blocks before ``C``.
         self._carry: _Carry | None = None
         # Where the block scan of B's complete lines can resume.
@@ -198,8 +212,11 @@ class LinkStream:
             return ""
         self._text += piece
         if self._plain:
-            out_now = self._text[self._pos :]
-            self._pos = len(self._text)
+            end = self._stop(len(self._text))
+            if end <= self._pos:
+                return ""
+            out_now = self._text[self._pos : end]
+            self._pos = end
             self._done_at_pos = 0
             return out_now
         out: list[str] = []
@@ -233,7 +250,11 @@ class LinkStream:
         # HTML: the stream's layout of the final text is ``analyze``'s, made
         # from what was already parsed instead of parsing the answer again.
         layout = self._html_layouts.layout(self._text) if self._html_layouts else None
-        result = self._link(layout=layout)
+        hits = None
+        if not self._plain:  # (a plain stream stopped looking for mentions)
+            self._found.extend(self._text)
+            hits = self._found.hits_before(len(self._text))
+        result = self._link(layout=layout, hits=hits)
         return self._release(result, len(self._text), None)
 
     # -- internals -----------------------------------------------------------
@@ -257,7 +278,10 @@ class LinkStream:
         raise AnswerError(f"a chunk must be str or bytes, got {type(chunk).__name__}")
 
     def _link(
-        self, upto: int | None = None, layout: MarkdownLayout | HtmlLayout | None = None
+        self,
+        upto: int | None = None,
+        layout: MarkdownLayout | HtmlLayout | None = None,
+        hits: list[Hit] | None = None,
     ) -> LinkResult:
         """``link(B)``, resuming from the blocks an earlier re-link decided.
 
@@ -267,7 +291,9 @@ class LinkStream:
         to the next re-link; only the blocks after them are linked again.
         The carry is checked against ``B`` (same hits in the same blocks,
         same gate trip, same first reference number) and dropped if it
-        does not hold, and ``B`` is then linked whole.
+        does not hold, and ``B`` is then linked whole.  ``hits``: the
+        matcher's hits in ``B`` before ``upto`` (before its end without it),
+        when the stream knows them.
         """
         result, self._carry = self._linker._link_from(
             self._text,
@@ -279,6 +305,7 @@ class LinkStream:
             upto,
             layout,
             self._pos,
+            hits,
         )
         return result
 
@@ -309,8 +336,6 @@ class LinkStream:
         self._complete = complete
         if closed != self._closed:
             self._closed = closed
-            self._tail_first = None
-            self._scanned = closed
         if (
             html is not None
             and self._hold is not None
@@ -336,9 +361,10 @@ class LinkStream:
             # ``link(B)`` would insert nothing there, so the text is final
             # as it is.
             self._recheck = False
-            piece = text[self._pos : closed] if closed > self._pos else ""
+            end = self._stop(closed)
+            piece = text[self._pos : end] if end > self._pos else ""
             if piece:
-                self._pos = closed
+                self._pos = end
                 self._done_at_pos = 0
             return piece
         self._recheck = closed == len(text)
@@ -351,8 +377,11 @@ class LinkStream:
         layout: HtmlLayout | MarkdownLayout | None = html
         if markdown is not None and self._style != "card":
             layout = markdown.layout()
-        result = self._link(closed, layout)
+        result = self._link(closed, layout, self._hits_before(closed))
         upto, keep = self._final_point(result, closed, html, markdown)
+        stop = self._stop(upto)
+        if stop < upto:
+            upto, keep = stop, 0
         if upto < self._pos:
             return ""
         released = self._release(result, upto, keep)
@@ -401,15 +430,29 @@ class LinkStream:
         """
         if self._spans_break:
             return False
-        start = self._pos
-        for hit in self._matcher.find_candidates(self._text[start:closed]):
-            at = start + hit.start
+        self._found.extend(self._text)
+        for at, end in self._found.spans(self._pos, closed):
             if html is not None:
-                if html.refusal(at, start + hit.end) is None:
+                if html.refusal(at, end) is None:
                     return False
             elif markdown is None or not markdown.refused_at(at):
                 return False
         return True
+
+    def _hits_before(self, closed: int) -> list[Hit] | None:
+        """The matcher's hits in ``B`` starting before ``closed``, if final there.
+
+        They are when the character before ``closed`` is a break no keyword
+        holds (so no occurrence reaches ``closed`` from before it); None
+        otherwise (the re-link then finds them itself).
+        """
+        if closed == 0:
+            return []
+        before = self._text[closed - 1]
+        if before not in "\n>" or self._linker._snapshot.keywords_contain(before):
+            return None
+        self._found.extend(self._text)
+        return self._found.hits_before(closed)
 
     def _final_point(
         self,
@@ -492,26 +535,51 @@ class LinkStream:
         """Release plain text of the open region up to the safe point ``R``."""
         if self._hold is not None or self._pos < self._closed:
             return ""  # a card or marker before the open region is not final yet
+        found = self._found
+        if found.lasting_in(self._closed, self._pos):
+            # A mention at or before the released point stops ``R`` there:
+            # nothing to release, and no need to look at the new text (a
+            # mention found there would start after what is released).
+            return ""
         text = self._text
         size = len(text)
-        first = self._scan_open()
         limit = size - self._longest
         if not self._spans_break:
             # No mention can cross a break: one not visible yet starts after
             # the last one.
             limit = max(limit, text.rfind(self._break) + 1)
+        first = found.first_before(self._closed, limit, text)
         if first is not None:
-            limit = min(limit, first)
+            limit = first
         limit = max(limit, self._closed)
         # A link may wrap the emphasis right before the mention.
         while limit > self._closed and text[limit - 1] in _EMPHASIS:
             limit -= 1
+        limit = self._stop(limit)
         if limit <= self._pos:
             return ""
         piece = text[self._pos : limit]
         self._pos = limit
         self._done_at_pos = 0
         return piece
+
+    def _stop(self, upto: int) -> int:
+        """``upto``, or where an HTML reference list may go at the end if that is before it."""
+        if not self._list_in_body:
+            return upto
+        if self._body_end is None:
+            text = self._text
+            # ``</html`` is 6 characters: a match may begin 5 before the end.
+            found = _BODY_END.search(text, max(0, self._body_searched - 5))
+            self._body_searched = len(text)
+            if found is not None:
+                self._body_end = found.start()
+            else:
+                # The text may end inside one: it waits for the next chunk.
+                tail = text.rfind("<", max(0, len(text) - 5))
+                if tail >= 0 and text[tail:].lower() in _BODY_END_PREFIXES:
+                    return min(upto, tail)
+        return upto if self._body_end is None else min(upto, self._body_end)
 
     def _relink_due(self, upto: int) -> bool:
         """Whether a re-link could insert something before ``upto``.
@@ -523,26 +591,15 @@ class LinkStream:
         """
         if self._hold is not None:
             return True
-        first = self._scan_open()
-        return first is not None and first < upto
+        return self._found.first_before(self._closed, upto, self._text) is not None
 
     def _scan_open(self) -> int | None:
         """The first visible mention in the open region ``[C, len(B))``, if any.
 
-        Only the text fed since the last look is scanned (with a margin).
+        Only the text fed since the last look is scanned (with a margin:
+        ``GrowingCandidates``).
         """
-        text = self._text
-        if self._tail_first is None and self._scanned < len(text):
-            # Mentions seen before started after ``scanned - L``; look again
-            # from there (one character earlier for the boundary rule; a
-            # spurious hit at the cut only makes ``R`` smaller or costs a
-            # re-link).
-            start = max(self._closed, self._scanned - self._longest - 1)
-            found = self._matcher.find_candidates(text[start:])
-            if found:
-                self._tail_first = start + found[0].start
-            self._scanned = len(text)
-        return self._tail_first
+        return self._found.first_before(self._closed, len(self._text) + 1, self._text)
 
     def _release(self, result: LinkResult, upto: int, keep: int | None) -> str:
         """Release original text ``[pos, upto)`` with its insertions.
