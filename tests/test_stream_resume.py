@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import shoplink
 from shoplink import SkipReason, _gates, _linker, _markdown, _stream, _styles
 from shoplink._html import HtmlLayout
-from shoplink._markdown import MarkdownLayout, ScanPoint, _table_quirk
+from shoplink._markdown import MarkdownLayout, MarkdownScan, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
 from tests.conftest import catalog_from_rows, product_row
 from tests.oracle import render
@@ -219,15 +219,19 @@ def _closed_end_of_the_layout(complete: str) -> int:
 
 
 def _check_scan_before_closing(text: str) -> None:
-    """The closed end and refusals read off the open scan are the finished layout's."""
-    point: ScanPoint | None = None
+    """The closed end and refusals read off the open scan are the finished layout's.
+
+    The scan grows line by line, its layout made at every step (a layout
+    leaves the scan open).
+    """
+    scan: MarkdownScan | None = None
     lines = [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     for stop in lines:
         complete = text[:stop]
-        closed, scan = _closed_end(complete, point)
+        closed, scan = _closed_end(complete, scan)
         assert closed == _closed_end_of_the_layout(complete), complete
         assert scan is not None
-        point = scan.scan_point
+        assert scan.scan_point == MarkdownLayout.analyze(complete).scan_point
         layout = MarkdownLayout.analyze(complete)
         for at in range(len(complete)):
             if scan.refused_at(at):
@@ -431,3 +435,15 @@ def test_a_card_stream_with_many_links_anchors_each_card_a_few_times(
         check_stream(linker, text, cut(text, range(0, len(text), 16)))
         counts.append(anchored)
     assert counts[1] < 5 * counts[0], counts  # 4x the links: not 16x the work
+
+
+def test_a_scan_grows_only_after_complete_lines() -> None:
+    scan = MarkdownScan("理肤泉\n好用")
+    with pytest.raises(ValueError, match="complete lines"):
+        scan.grow("理肤泉\n好用吗\n")
+    scan = MarkdownScan("- 理肤泉\n")
+    first = scan.layout()
+    scan.grow("- 理肤泉\n- 好用\n\n段落\n")
+    # The first layout is untouched by the growth; the new one is a fresh scan's.
+    _same_layout(first, MarkdownLayout.analyze("- 理肤泉\n"))
+    _same_layout(scan.layout(), MarkdownLayout.analyze("- 理肤泉\n- 好用\n\n段落\n"))

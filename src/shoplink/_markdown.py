@@ -729,6 +729,18 @@ class _BlockScanner:
         self._close_to(0)
         self._close_leaf()
 
+    def copy(self) -> _BlockScanner:
+        """A scanner in the same state that can be finished or fed apart from this one."""
+        other = _BlockScanner.__new__(_BlockScanner)
+        other.__dict__.update(self.__dict__)
+        other.containers = [attrs.evolve(c) for c in self.containers]
+        other.leaf = _copy_leaf(self.leaf)
+        other.out = list(self.out)
+        other.starts = list(self.starts)
+        other.blocks = list(self.blocks)
+        other.refs = set(self.refs)
+        return other
+
 
 # --------------------------------------------------------------------------
 # inline analysis
@@ -779,6 +791,12 @@ _URL_ANCHOR = re.compile(r"[./@:]")
 _URL_RUN = re.compile(r"[^\s<>]*")
 _BACKTICK_RUN = re.compile(r"`+")
 _LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _normalise_lines(text: str) -> str:
+    """Offset-preserving: lone CR -> LF, NUL -> U+FFFD (as CommonMark reads them)."""
+    scan = _LONE_CR.sub("\n", text) if "\r" in text else text
+    return scan.replace("\x00", "\ufffd")
 _TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9\-]*)")
 # HTML elements that never have content or an end tag (the HTML standard's
 # list, plus the obsolete keygen), shared with the HTML layout.
@@ -1695,27 +1713,37 @@ class MarkdownScan:
     """
 
     def __init__(self, text: str, resume: ScanPoint | None = None) -> None:
-        # offset-preserving normalisation: lone CR -> LF, NUL -> U+FFFD
-        scan = _LONE_CR.sub("\n", text) if "\r" in text else text
-        scan = scan.replace("\x00", "\ufffd")
-        scanner = _BlockScanner(scan)
+        scan = _normalise_lines(text)
+        self._text = text
+        self._scan = scan
+        self._scanner = _BlockScanner(scan)
         pos = 0
-        n = len(scan)
-        quirk = n + 1  # see _table_quirk, computed along the same lines
-        prev_start, prev_end = -1, -1
-        if resume is not None and resume.at <= n:
+        # The table quirk's offset (see _table_quirk), -1 while none, and the
+        # line before the next one (start, end of content): computed along
+        # the same lines.
+        self._quirk = -1
+        self._prev = (-1, -1)
+        if resume is not None and resume.at <= len(scan):
             pos = resume.at
-            resume.restore(scanner)
-            quirk = resume.quirk if resume.quirk >= 0 else n + 1
-            prev_start, prev_end = resume.prev
-        point = resume
-        # The next analysis of a longer text resumes after the last "\n" (a
-        # line ending in a lone CR may still become CRLF).
+            resume.restore(self._scanner)
+            self._quirk = resume.quirk
+            self._prev = resume.prev
+        self._point = resume
+        self._layout: MarkdownLayout | None = None
+        self._lines(pos)
+
+    def _lines(self, pos: int) -> None:
+        """Scan the lines of the text from ``pos`` (a line start) on."""
+        text, scan, scanner = self._text, self._scan, self._scanner
+        n = len(scan)
+        quirk = self._quirk
+        prev_start, prev_end = self._prev
+        # A longer text's scan resumes after the last "\n" (a line ending
+        # in a lone CR may still become CRLF): the point is taken there.
         mark = text.rfind("\n") + 1
         while pos < n:
             if pos == mark:
-                found = quirk if quirk <= n else -1
-                point = ScanPoint.of(scanner, pos, found, (prev_start, prev_end))
+                self._point = ScanPoint.of(scanner, pos, quirk, (prev_start, prev_end))
             nl = scan.find("\n", pos)
             nxt = n if nl < 0 else nl + 1
             scanner.feed(pos, nxt)
@@ -1723,7 +1751,7 @@ class MarkdownScan:
             if end > pos and scan[end - 1] == "\r":
                 end -= 1
             if (
-                quirk > n
+                quirk < 0
                 and prev_start >= 0
                 and scan.find("-", pos, end) >= 0
                 and _QUIRK_DELIM.match(scan, pos, end)
@@ -1733,20 +1761,43 @@ class MarkdownScan:
                 quirk = prev_start
             prev_start, prev_end = pos, end
             pos = nxt
-        if mark == n and n > 0 and pos == n and (point is None or point.at < n):
-            found = quirk if quirk <= n else -1
-            point = ScanPoint.of(scanner, n, found, (prev_start, prev_end))
-        self._text = text
-        self._scan = scan
-        self._scanner = scanner
         self._quirk = quirk
-        # Where a longer text's scan can resume (``MarkdownLayout.scan_point``).
-        self.scan_point = point
-        self._layout: MarkdownLayout | None = None
+        self._prev = (prev_start, prev_end)
+
+    def grow(self, text: str) -> None:
+        """Scan on to ``text``: the text scanned so far and more lines after it.
+
+        The text scanned so far must end with a line break (so its last
+        line is final) and be a prefix of ``text`` (not checked: a stream's
+        buffer only grows).  The scan is then that of ``MarkdownScan(text)``.
+        """
+        old = len(self._text)
+        if len(text) == old:
+            return
+        if old and self._text[-1] != "\n":
+            raise ValueError("only a scan of complete lines can grow")
+        self._text = text
+        self._scan += _normalise_lines(text[old:])
+        self._scanner.text = self._scan
+        self._layout = None
+        self._lines(old)
+
+    @property
+    def scan_point(self) -> ScanPoint | None:
+        """Where a longer text's scan can resume: after the last ``\n``.
+
+        ``None`` for a text without one.  Taken when asked for, once per
+        text, at the end of a text that ends with ``\n``.
+        """
+        point = self._point
+        size = len(self._scan)
+        if size and self._text[-1] == "\n" and (point is None or point.at < size):
+            point = self._point = ScanPoint.of(self._scanner, size, self._quirk, self._prev)
+        return point
 
     @property
     def blocks(self) -> Sequence[Block]:
-        """The blocks closed so far (all of them once ``layout()`` was made)."""
+        """The blocks closed so far (not the open leaf, nor one it may still become)."""
         return self._scanner.blocks
 
     @property
@@ -1757,7 +1808,7 @@ class MarkdownScan:
         split off when it closes), ``"table"``, ``"fence"``, ``"indented"``
         (code), ``"html"``.
         """
-        leaf = self._scanner.leaf if self._layout is None else None
+        leaf = self._scanner.leaf
         if leaf is None or not leaf.lines:
             return None
         return leaf.kind, leaf.lines[0].start
@@ -1781,15 +1832,21 @@ class MarkdownScan:
         return block.start <= pos < block.end and block.kind not in _TEXT_LEAVES
 
     def layout(self) -> MarkdownLayout:
-        """The layout of the text (made once: the open leaf is closed)."""
+        """The layout of the text (made once per text; the scan can still grow).
+
+        A copy of the scanner closes the open leaf and containers (a
+        paragraph or table is split into its units then, a cost that grows
+        with its length); the scan itself stays open.
+        """
         if self._layout is None:
-            scanner = self._scanner
+            point = self.scan_point
+            scanner = self._scanner.copy()
             scanner.finish()
             layout = MarkdownLayout(
                 self._text, scanner.out, scanner.refs, self._scan, scanner.starts, scanner.blocks
             )
-            layout._unsure_from = self._quirk
-            layout.scan_point = self.scan_point
+            layout._unsure_from = self._quirk if self._quirk >= 0 else len(self._scan) + 1
+            layout.scan_point = point
             self._layout = layout
         return self._layout
 

@@ -709,7 +709,7 @@ class GrowingCandidates:
         self._matcher = matcher
         self._longest = matcher.longest
         self._brk = brk
-        self._text = ""
+        self._size = 0  # of the last text taken (the text itself is not kept)
         # Candidates starting before it are final: the next ``extend`` keeps them.
         self._keep_before = 0
         # A candidate not known yet starts at or after it.
@@ -726,7 +726,7 @@ class GrowingCandidates:
     @property
     def size(self) -> int:
         """The length of the last text taken."""
-        return len(self._text)
+        return self._size
 
     def extend(self, text: str) -> None:
         """Take ``text``, which must start with the last text taken.
@@ -734,9 +734,9 @@ class GrowingCandidates:
         Not checked (it would cost the length of the text each time): a
         stream's buffer only grows at its end.
         """
-        if len(text) == len(self._text):
+        if len(text) == self._size:
             return
-        self._text = text
+        self._size = len(text)
         keep_before = self._keep_before
         context = 1 if keep_before else 0
         base = keep_before - context
@@ -772,11 +772,11 @@ class GrowingCandidates:
         starts = self._starts
         i = bisect.bisect_left(starts, position)
         if i < len(starts) and starts[i] < limit:
-            if starts[i] <= self._unknown_from and -self._items[i][1] < len(self._text):
+            if starts[i] <= self._unknown_from and -self._items[i][1] < self._size:
                 return starts[i]
         elif limit <= self._unknown_from:
             return None
-        if len(text) != len(self._text):
+        if len(text) != self._size:
             self.extend(text)
             i = bisect.bisect_left(starts, position)
         return starts[i] if i < len(starts) and starts[i] < limit else None
@@ -788,7 +788,7 @@ class GrowingCandidates:
         character its right boundary reads is there.
         """
         starts, items = self._starts, self._items
-        size = len(self._text)
+        size = self._size
         i = bisect.bisect_left(starts, start)
         while i < len(starts) and starts[i] <= end:
             if -items[i][1] < size:

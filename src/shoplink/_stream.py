@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlIncremental, HtmlLayout
-from ._markdown import MarkdownLayout, MarkdownScan, ScanPoint
+from ._markdown import MarkdownLayout, MarkdownScan
 from ._matcher import GrowingCandidates, Hit
 from ._result import Insertion, LinkResult
 
@@ -183,8 +183,8 @@ class LinkStream:
             self._list_in_body = False  # no link, so no list either
         # What the last re-link decided for the blocks before ``C``.
         self._carry: _Carry | None = None
-        # Where the block scan of B's complete lines can resume.
-        self._scan: ScanPoint | None = None
+        # Markdown: the block scan of B's complete lines, grown line by line.
+        self._md: MarkdownScan | None = None
 
     @property
     def pending(self) -> int:
@@ -210,7 +210,13 @@ class LinkStream:
         piece = self._decode(chunk, final=False)
         if not piece:
             return ""
-        self._text += piece
+        # Appended in place when nothing else holds the buffer (CPython
+        # resizes a string only referenced once), instead of copying it at
+        # every chunk.
+        text = self._text
+        self._text = ""
+        text += piece
+        self._text = text
         if self._plain:
             end = self._stop(len(self._text))
             if end <= self._pos:
@@ -249,7 +255,16 @@ class LinkStream:
             return ""
         # HTML: the stream's layout of the final text is ``analyze``'s, made
         # from what was already parsed instead of parsing the answer again.
-        layout = self._html_layouts.layout(self._text) if self._html_layouts else None
+        layout: MarkdownLayout | HtmlLayout
+        if self._html_layouts is not None:
+            layout = self._html_layouts.layout(self._text)
+        else:
+            # The stream's block scan, grown to the whole answer.
+            if self._md is None:
+                self._md = MarkdownScan(self._text)
+            else:
+                self._md.grow(self._text)
+            layout = self._md.layout()
         hits = None
         if not self._plain:  # (a plain stream stopped looking for mentions)
             self._found.extend(self._text)
@@ -301,7 +316,9 @@ class LinkStream:
             self._now,
             self._carry,
             self._closed,
-            self._scan,
+            # Only read when ``layout`` is None (cards: B's layout, made
+            # again from where the scan of B's complete lines is).
+            self._md.scan_point if layout is None and self._md is not None else None,
             upto,
             layout,
             self._pos,
@@ -329,9 +346,8 @@ class LinkStream:
             closed = max(self._closed, html.closed_end(parsed))
         else:
             complete = text.rfind("\n") + 1
-            end, markdown = _closed_end(text[:complete], self._scan)
-            if markdown is not None:
-                self._scan = markdown.scan_point
+            end, markdown = _closed_end(text[:complete], self._md)
+            self._md = markdown
             closed = max(self._closed, end)
         self._complete = complete
         if closed != self._closed:
@@ -646,11 +662,12 @@ def _count_at(result: LinkResult, at: int) -> int:
 
 
 def _closed_end(
-    complete: str, resume: ScanPoint | None = None
+    complete: str, scan: MarkdownScan | None = None
 ) -> tuple[int, MarkdownScan | None]:
     """The closed end ``C`` of a text made of complete lines, and its block scan.
 
-    ``resume``: a scan point of an earlier scan of a prefix of ``complete``.
+    ``scan``: the scan of a prefix of ``complete`` made of complete lines,
+    grown to ``complete`` (and returned); a new one without it.
 
     The start of the trailing paragraph/table (with any definitions parsed
     out of the same leaf) when it reaches the end of the text; otherwise the
@@ -660,8 +677,11 @@ def _closed_end(
     """
     size = len(complete)
     if not size:
-        return 0, None
-    scan = MarkdownScan(complete, resume)
+        return 0, scan
+    if scan is None:
+        scan = MarkdownScan(complete)
+    else:
+        scan.grow(complete)
     blocks = scan.blocks
     open_leaf = scan.open_leaf
     if open_leaf is not None:
