@@ -447,3 +447,7 @@ def test_a_scan_grows_only_after_complete_lines() -> None:
     # The first layout is untouched by the growth; the new one is a fresh scan's.
     _same_layout(first, MarkdownLayout.analyze("- 理肤泉\n"))
     _same_layout(scan.layout(), MarkdownLayout.analyze("- 理肤泉\n- 好用\n\n段落\n"))
+    done = MarkdownScan("理肤泉\n")
+    _same_layout(done.final_layout(), MarkdownLayout.analyze("理肤泉\n"))
+    with pytest.raises(ValueError, match="final layout"):
+        done.grow("理肤泉\n好用\n")

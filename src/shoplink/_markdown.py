@@ -1730,6 +1730,7 @@ class MarkdownScan:
             self._prev = resume.prev
         self._point = resume
         self._layout: MarkdownLayout | None = None
+        self._spent = False  # its scanner was finished (``final_layout``)
         self._lines(pos)
 
     def _lines(self, pos: int) -> None:
@@ -1774,6 +1775,8 @@ class MarkdownScan:
         old = len(self._text)
         if len(text) == old:
             return
+        if self._spent:
+            raise ValueError("a scan whose final layout was made cannot grow")
         if old and self._text[-1] != "\n":
             raise ValueError("only a scan of complete lines can grow")
         self._text = text
@@ -1839,16 +1842,25 @@ class MarkdownScan:
         with its length); the scan itself stays open.
         """
         if self._layout is None:
-            point = self.scan_point
-            scanner = self._scanner.copy()
-            scanner.finish()
-            layout = MarkdownLayout(
-                self._text, scanner.out, scanner.refs, self._scan, scanner.starts, scanner.blocks
-            )
-            layout._unsure_from = self._quirk if self._quirk >= 0 else len(self._scan) + 1
-            layout.scan_point = point
-            self._layout = layout
+            self._layout = self._finished(self._scanner.copy())
         return self._layout
+
+    def final_layout(self) -> MarkdownLayout:
+        """``layout()`` for a scan that will not grow: its scanner is finished itself."""
+        if self._layout is None:
+            self._layout = self._finished(self._scanner)
+            self._spent = True
+        return self._layout
+
+    def _finished(self, scanner: _BlockScanner) -> MarkdownLayout:
+        point = self.scan_point
+        scanner.finish()
+        layout = MarkdownLayout(
+            self._text, scanner.out, scanner.refs, self._scan, scanner.starts, scanner.blocks
+        )
+        layout._unsure_from = self._quirk if self._quirk >= 0 else len(self._scan) + 1
+        layout.scan_point = point
+        return layout
 
 
 def _copy_leaf(leaf: _Leaf | None) -> _Leaf | None:
@@ -1944,7 +1956,7 @@ class MarkdownLayout:
         the scanner's whole state there, open containers and leaf included).
         The layout is the same as without it.
         """
-        return MarkdownScan(text, resume).layout()
+        return MarkdownScan(text, resume).final_layout()
 
     @property
     def blocks(self) -> Sequence[Block]:

@@ -264,7 +264,7 @@ class LinkStream:
                 self._md = MarkdownScan(self._text)
             else:
                 self._md.grow(self._text)
-            layout = self._md.layout()
+            layout = self._md.final_layout()
         hits = None
         if not self._plain:  # (a plain stream stopped looking for mentions)
             self._found.extend(self._text)
