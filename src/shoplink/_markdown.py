@@ -806,6 +806,80 @@ VOID_ELEMENTS = frozenset(
 )
 _URL_TLDISH = re.compile(r"\.[^\W\d_]{2,}")
 
+# linkify-it's pretest (markdown-it skips linkify for a block that fails it):
+# ``@``, ``localhost``, ``www.``, ``.1.``, a schema after a separator, or a
+# known top-level domain followed by a separator, ``>`` or the end.
+_PRETEST_ANYWHERE = re.compile(r"@|localhost|www\.|\.\d{1,3}\.", re.IGNORECASE)
+_PRETEST_SCHEMA = re.compile(r"(?=https?:|ftp:|mailto:|//)", re.IGNORECASE)  # every start
+# linkify-it's default list, and its two-letter country codes by first letter.
+_PRETEST_CC = {
+    "a": "cdefgilmnoqrstuwxz", "b": "abdefghijmnorstvwyz", "c": "acdfghiklmnoruvwxyz",
+    "d": "ejkmoz", "e": "cegrstu", "f": "ijkmor", "g": "abdefghilmnpqrstuwy", "h": "kmnrtu",
+    "i": "delmnoqrst", "j": "emop", "k": "eghimnprwyz", "l": "abcikrstuvy",
+    "m": "acdeghklmnopqrstuvwxyz", "n": "acefgilopruz", "o": "m", "p": "aefghklmnrstwy",
+    "q": "a", "r": "eosuw", "s": "abcdeghijklmnortuvxyz", "t": "cdfghjklmnortvwz",
+    "u": "agksyz", "v": "aceginu", "w": "fs", "y": "et", "z": "amw",
+}  # fmt: skip
+_PRETEST_DEFAULT_TLDS = (
+    "biz", "com", "edu", "gov", "net", "org", "pro", "web", "xxx",
+    "aero", "asia", "coop", "info", "museum", "name", "shop", "рф",
+)  # fmt: skip
+_PRETEST_TLDS = frozenset(_PRETEST_DEFAULT_TLDS) | {
+    head + tail for head, tails in _PRETEST_CC.items() for tail in tails
+}
+# A dot and the label after it, up to the next character that is no
+# letter or digit of any script (or ``-``, which ``xn--`` labels hold).
+_DOT_LABEL = re.compile(r"\.((?:[^\W_]|-)+)")
+_PRETEST_XN = re.compile(r"xn--[a-z0-9\-]{1,59}", re.IGNORECASE)
+
+
+def _separator(ch: str) -> bool:
+    """linkify-it's ``Z|P|Cc``: a space, punctuation or a control character."""
+    return unicodedata.category(ch) in _NOT_PSEUDO
+
+
+def _linkifiable(tok: str) -> bool:
+    """Whether linkify may link part of ``tok`` once its pretest passes.
+
+    A superset of what it links: a schema's ``//``, an ``@``, ``www.`` or
+    ``localhost``, or a label after a dot that is a known top-level domain
+    (``xn--`` ones too); ``taxes.txt`` is none of these.
+    """
+    low = tok.lower()
+    if "//" in tok or "@" in tok or "www." in low or "localhost" in low:
+        return True
+    for m in _DOT_LABEL.finditer(low):
+        label = m.group(1)
+        if label in _PRETEST_TLDS or label.startswith("xn--"):
+            return True
+    return False
+
+
+def _linkify_pretest(src: str) -> bool:
+    """Whether linkify-it's pretest passes on ``src`` (a block's inline text)."""
+    if _PRETEST_ANYWHERE.search(src):
+        return True
+    for m in _PRETEST_SCHEMA.finditer(src):
+        a = m.start()
+        if a == 0 or src[a - 1] in "><\uff5c" or (src[a - 1] != "_" and _separator(src[a - 1])):
+            return True
+    n = len(src)
+
+    def ends_here(end: int) -> bool:
+        return end == n or src[end] == ">" or _separator(src[end])
+
+    dot = src.find(".")
+    while dot >= 0:
+        for size in (2, 3, 4, 6):
+            tld = src[dot + 1 : dot + 1 + size]
+            if len(tld) == size and tld.lower() in _PRETEST_TLDS and ends_here(dot + 1 + size):
+                return True
+        xn = _PRETEST_XN.match(src, dot + 1)
+        if xn is not None and any(ends_here(end) for end in range(dot + 6, xn.end() + 1)):
+            return True
+        dot = src.find(".", dot + 1)
+    return False
+
 
 @attrs.define
 class _Delim:
@@ -1546,10 +1620,10 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
         for _a, b, _i, _w in spans:
             top = max(top, b)
             max_end.append(top)
-    urls, gate_open = _bare_urls(src)
+    urls = _bare_urls(src)
     # linkify only looks at a block whose whole text passes its pretest; our
     # link's https:// would open that gate for URL-like text left unlinked
-    gated = bool(urls) and not gate_open
+    gated = _linkifiable(src) and not _linkify_pretest(src)
     atoms = sorted(set(result.atoms) | set(bare.atoms)) if result.atoms or bare.atoms else []
     return _Unit(
         src=src,
@@ -1570,8 +1644,8 @@ def _build_unit(text: str, segs: tuple[_Segment, ...], refs: set[str]) -> _Unit:
     )
 
 
-def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
-    """What linkify may take for addresses in ``src``: their spans, and whether one opens its gate.
+def _bare_urls(src: str) -> list[tuple[int, int]]:
+    """The spans of what linkify may take for addresses in ``src``.
 
     Every ``_urlish()`` match lies inside one run of ``[^\\s<>]`` characters
     and holds one of ``./@:``, so the scan jumps from such a character to
@@ -1579,7 +1653,6 @@ def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
     searching the whole text, without walking the text between addresses.
     """
     urls: list[tuple[int, int]] = []
-    gate_open = False
     n = len(src)
     pos = 0
     reverse = ""
@@ -1605,10 +1678,7 @@ def _bare_urls(src: str) -> tuple[list[tuple[int, int]], bool]:
         tok = m.group(0)
         if "//" in tok or "@" in tok or _URL_TLDISH.search(tok) or tok.startswith("mailto:"):
             urls.append((m.start(), rest.end()))
-            nxt = src[m.end()] if m.end() < n else " "
-            if "//" in tok or "@" in tok or "www." in tok or _is_ws(nxt) or _is_punct_p(nxt):
-                gate_open = True
-    return urls, gate_open
+    return urls
 
 
 def _ref_sensitive(src: str, bare: _InlineResult) -> bool:
