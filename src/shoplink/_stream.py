@@ -207,7 +207,10 @@ class LinkStream:
         """
         if self._finished:
             raise RuntimeError("feed() after flush(): start a new stream per answer")
-        piece = self._decode(chunk, final=False)
+        if type(chunk) is str and self._decoder is None:
+            piece = chunk  # the usual case, without a call
+        else:
+            piece = self._decode(chunk, final=False)
         if not piece:
             return ""
         # Appended in place when nothing else holds the buffer (CPython
@@ -225,7 +228,6 @@ class LinkStream:
             self._pos = end
             self._done_at_pos = 0
             return out_now
-        out: list[str] = []
         # Blocks close at a newline in Markdown, at the end of a tag in HTML.
         # The closed end costs a block scan, and a re-link more, so both are
         # only asked for when a re-link has something to decide
@@ -236,9 +238,9 @@ class LinkStream:
             self._break in piece
             and (self._spans_break or self._relink_due(len(self._text)))
         ):
-            out.append(self._release_closed())
-        out.append(self._release_open())
-        return "".join(out)
+            closed = self._release_closed()
+            return closed + self._release_open() if closed else self._release_open()
+        return self._release_open()
 
     def flush(self) -> str:
         """End the stream: return the rest of the linked answer.
@@ -571,7 +573,8 @@ class LinkStream:
         # A link may wrap the emphasis right before the mention.
         while limit > self._closed and text[limit - 1] in _EMPHASIS:
             limit -= 1
-        limit = self._stop(limit)
+        if self._list_in_body:
+            limit = self._stop(limit)
         if limit <= self._pos:
             return ""
         piece = text[self._pos : limit]
