@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from shoplink._matcher import (
     BACKENDS,
+    GrowingCandidates,
     Hit,
     KeywordMatcher,
     available_backends,
@@ -617,3 +618,47 @@ def test_restore_refuses_sections_that_disagree() -> None:
         KeywordMatcher.restore(wrong, grouped)
     with pytest.raises(ValueError):
         KeywordMatcher.restore(fields, {**grouped, "automaton": [b"\x01" + b"\x00" * 7]})
+
+
+# --------------------------------------------------------------------------
+# GrowingCandidates: a stream's occurrences, found as the text grows
+
+
+@each_backend
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_growing_candidates_equal_a_scan_of_every_prefix(backend: str, data: st.DataObject) -> None:
+    keywords = [k for k in data.draw(keyword_sets()) if "\n" not in k]
+    if not keywords:
+        return
+    text = data.draw(answers(keywords))
+    cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=10))
+    matcher = KeywordMatcher(keywords, backend=backend)
+    brk = data.draw(st.sampled_from(["\n", None]))
+    growing = GrowingCandidates(matcher, brk)
+    for end in [*sorted(set(cuts)), len(text)]:
+        prefix = text[:end]
+        fresh = matcher.find_candidates(prefix)
+        # asked before taking the prefix: it is taken only if needed; the
+        # stream asks up to the longest keyword before the end
+        limit = data.draw(st.sampled_from([end + 1, max(0, end - matcher.longest)]))
+        first = growing.first_before(0, limit, prefix)
+        starts = [h.start for h in fresh if h.start < limit]
+        assert first == (starts[0] if starts else None)
+        growing.extend(prefix)
+        assert growing.spans(0, end + 1) == [(h.start, h.end) for h in fresh]
+        if brk is not None and "\n" in prefix:
+            # before a line break, the hits are final: find()'s
+            upto = prefix.rfind("\n") + 1
+            assert growing.hits_before(upto) == [h for h in matcher.find(prefix) if h.start < upto]
+    assert growing.hits_before(len(text)) == matcher.find(text)
+
+
+def test_growing_candidates_find_a_longer_name_completed_around_a_shorter_one() -> None:
+    matcher = KeywordMatcher(["手机", "小米手机壳"])
+    growing = GrowingCandidates(matcher)
+    assert growing.first_before(0, 7, "买了小米手机") == 4  # 手机, not final yet
+    text = "买了小米手机壳真好用啊啊啊啊"
+    assert growing.first_before(0, len(text), text) == 2  # 小米手机壳 starts first
+    assert growing.lasting_in(0, 2)
+    assert growing.hits_before(len(text)) == matcher.find(text)
