@@ -236,6 +236,14 @@ class GateSet:
             self._terms_of_part.append(index)
         # The first trip of recent queries (a GateSet never changes).
         self._queries: dict[str, GateTrip | None] = {}
+        # Whether a gate in scope has patterns: without, no part found means
+        # no trip.
+        self._patterns_for = {
+            source: any(
+                gate.patterns and gate.scope in (source, "both") for gate in self.gates
+            )
+            for source in ("query", "answer")
+        }
 
     def __bool__(self) -> bool:
         return bool(self.gates)
@@ -261,6 +269,8 @@ class GateSet:
 
     def _trips_from(self, text: str, source: str, firsts: dict[str, int]) -> list[GateTrip]:
         """The trips of ``text`` given its parts' first ends (``_first_ends``)."""
+        if not firsts and not self._patterns_for.get(source, True):
+            return []  # the usual answer: no term part, no pattern
         folded: Folded | None = None  # made only for a gate with patterns
         out: list[GateTrip] = []
         for gate, compiled, terms, terms_of_part in zip(
