@@ -10,6 +10,7 @@ step, and that streams using it still equal ``link(whole)``.
 from __future__ import annotations
 
 import datetime as dt
+import unittest.mock
 from typing import Any
 
 import pytest
@@ -451,3 +452,61 @@ def test_a_scan_grows_only_after_complete_lines() -> None:
     _same_layout(done.final_layout(), MarkdownLayout.analyze("理肤泉\n"))
     with pytest.raises(ValueError, match="final layout"):
         done.grow("理肤泉\n好用\n")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_huge_answer_re_links_a_logarithmic_number_of_times(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each re-link copies what it carries, so one re-link per paragraph of
+    # a huge answer naming a product in every paragraph cost quadratic time
+    # (700,000 characters: 47 s streamed against 2 s linked whole).  Past
+    # the threshold (100,000 characters; 2,000 here) re-links wait until the
+    # text has grown by a sixteenth: same output, a bounded number of them.
+    monkeypatch.setattr(_stream, "_RELINK_EVERY_BREAK_UPTO", 2_000)
+    linker = shoplink.Linker(DEMO, max_links=None, format=fmt)
+    unit = "第{i}段说说理肤泉的面膜效果如何。\n\n"
+    if fmt == "html":
+        unit = "<p>第{i}段说说理肤泉的面膜效果如何。</p>\n"
+    relinks = 0
+    original_link = _stream.LinkStream._link
+
+    def counting_link(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal relinks
+        relinks += 1
+        return original_link(stream, *args, **kwargs)
+
+    monkeypatch.setattr(_stream.LinkStream, "_link", counting_link)
+    counts = []
+    for paragraphs in (1_000, 4_000):
+        text = "".join(unit.format(i=i) for i in range(paragraphs))
+        relinks = 0
+        check_stream(linker, text, cut(text, range(0, len(text), 64)), QUERY)
+        counts.append(relinks)
+    # about 2,000 / 26 paragraphs re-link each, then 16 per doubling
+    assert counts[0] < 200 and counts[1] < counts[0] + 16 * 2 + 10, counts
+
+
+_SPACED_LINKERS = {
+    (style, fmt): shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
+    for style in ("inline", "card", "reference")
+    for fmt in ("markdown", "html")
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    docs=st.lists(st.sampled_from(ANSWERS), min_size=1, max_size=3),
+    form=st.sampled_from(sorted(_SPACED_LINKERS)),
+    threshold=st.integers(0, 400),
+    data=st.data(),
+)
+def test_spaced_re_links_give_the_same_output(
+    docs: list[shoplink.DemoAnswer], form: tuple[str, str], threshold: int, data: st.DataObject
+) -> None:
+    # Past the threshold, re-links are skipped at most breaks: what comes
+    # out must not change, only when.
+    text = "\n\n".join(answer_in(form[1], a) for a in docs)
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=40))
+    with unittest.mock.patch.object(_stream, "_RELINK_EVERY_BREAK_UPTO", threshold):
+        check_stream(_SPACED_LINKERS[form], text, cut(text, points), docs[0].query)

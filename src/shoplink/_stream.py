@@ -48,6 +48,10 @@ case it comes out when that block closes (a blank line or the start of
 another block), because the choice for the mention reads the whole block;
 for cards, unless a card before it is not final (until its container ends);
 for references, unless a linked mention precedes it (until the end).
+Past ``_RELINK_EVERY_BREAK_UPTO`` characters, closed blocks are looked for
+only once the text has grown by a sixteenth since the last look, so the
+wait for a mention's block grows with a huge answer (the work stays
+O(n log n) instead of quadratic).
 
 Once nothing more can be inserted (the query trips a gate, ``max_links``
 links are out with their cards settled, or a gate term has tripped before
@@ -95,6 +99,13 @@ _BODY_END_PREFIXES = frozenset(tag[:n] for tag in ("</body", "</html") for n in 
 # First characters of a Markdown line that may still open a container, an
 # indented block or a blank line depending on what follows on the line.
 _RISKY_LINE_START = " \t>-+*0123456789"
+# Up to this many characters a stream re-links at every break that may
+# release a link; past it, only once the text has grown by a sixteenth
+# since the last re-link.  A re-link still costs time that grows with the
+# answer (copying what it carries), so a huge answer with a link in every
+# paragraph would cost quadratic time; spaced out, the re-links of an
+# answer of n characters cost O(n log n), and the joined output is the same.
+_RELINK_EVERY_BREAK_UPTO = 100_000
 
 
 class LinkStream:
@@ -163,6 +174,7 @@ class LinkStream:
         self._found = GrowingCandidates(matcher, None if self._spans_break else self._break)
         self._recheck = False  # insertions at C == len(B) are held back
         self._linked_at = -1  # C at the last re-link
+        self._relinked_size = 0  # len(B) when the closed end was last looked for
         # Nothing may be released past this offset until a re-link says so:
         # a card whose position is not final yet, or (reference style) the
         # markers, whose numbers depend on the end of the answer.
@@ -234,10 +246,17 @@ class LinkStream:
         # (``_relink_due``); text with no mention goes out through
         # ``_release_open`` meanwhile, up to the last break (or, if a keyword
         # holds one, through the closed end as before).
-        if self._recheck or (
-            self._break in piece
-            and (self._spans_break or self._relink_due(len(self._text)))
+        size = len(text)
+        if (
+            self._recheck
+            or (
+                self._break in piece
+                and (self._spans_break or self._relink_due(size))
+            )
+        ) and (
+            size <= _RELINK_EVERY_BREAK_UPTO or size - self._relinked_size >= size >> 4
         ):
+            self._relinked_size = size
             closed = self._release_closed()
             return closed + self._release_open() if closed else self._release_open()
         return self._release_open()
