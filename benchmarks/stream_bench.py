@@ -17,6 +17,9 @@ Groups:
   joined, 8 times over, without the one whose gate trip ends linking),
   every mention decided (``max_links=None``), whole and in 16-character
   chunks: the stream's work must grow with the answer, not faster.
+* ``huge-inline-markdown``: 700,000 characters, a product in every
+  paragraph, 64-character chunks (the re-links spaced out past 100,000
+  characters keep this near linking whole).
 * ``form-STYLE-FORMAT``: each link form (inline, card, reference) in
   Markdown and in HTML (the demo answers rendered by markdown-it-py),
   linked whole and streamed in 16-character chunks.
@@ -130,3 +133,29 @@ def test_long_stream_16(benchmark: Any, style: str, fmt: str) -> None:
             pass
 
     benchmark(run)
+
+
+# A huge answer: 700,000 characters, a product named in every paragraph, in
+# 64-character chunks.  Past 100,000 characters a stream re-links only once
+# the answer has grown by a sixteenth (one re-link per paragraph used to
+# cost quadratic time: 47 s here).  One round each: seconds per call.
+_HUGE = "".join(f"第{i}行说说理肤泉的面膜效果如何。\n\n" for i in range(32_000))
+
+
+@pytest.mark.benchmark(group="huge-inline-markdown")
+def test_huge_whole(benchmark: Any) -> None:
+    linker = shoplink.Linker(shoplink.demo_catalog(), max_links=None)
+    benchmark.extra_info["characters"] = len(_HUGE)
+    benchmark.pedantic(linker.link, (_HUGE,), rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="huge-inline-markdown")
+def test_huge_stream_64(benchmark: Any) -> None:
+    linker = shoplink.Linker(shoplink.demo_catalog(), max_links=None)
+    chunks = [_HUGE[i : i + 64] for i in range(0, len(_HUGE), 64)]
+
+    def run() -> None:
+        for _ in linker.stream(chunks):
+            pass
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
