@@ -138,6 +138,75 @@ def test_choose_rejects_with_the_veto_term() -> None:
     assert not hasattr(got, "product_id") and "手机" in got.detail  # type: ignore[union-attr]
 
 
+_SENTENCE_PIECES = st.sampled_from(
+    ["面膜", "好", "a", " ", ".", ". ", "3.0", "。", "！", "?", "；", "\n", "，", "x.y"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_SENTENCE_PIECES, min_size=1, max_size=40).map("".join), st.data())
+def test_sentence_span_with_the_block_ends_is_the_search(text: str, data: st.DataObject) -> None:
+    # The breaks of a block found once and bisected give what searching the
+    # block for each mention gives (a "." right before the mention included).
+    lo = data.draw(st.integers(0, len(text)))
+    hi = data.draw(st.integers(lo, len(text) + 3))
+    start = data.draw(st.integers(lo, max(lo, min(hi, len(text)) - 1)))
+    end = data.draw(st.integers(start, min(hi, len(text))))
+    ends = _rank.sentence_ends(text, (lo, hi))
+    assert sentence_span(text, (lo, hi), start, end, ends) == sentence_span(
+        text, (lo, hi), start, end
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["面膜", "修复", "不", "但", "but", "，", "。", "好", " "]), max_size=900)
+    .map("".join),
+    st.lists(st.sampled_from(["面膜", "膜修", "修复", "复好", "不好", "好好"]), min_size=1),
+)
+def test_bigrams_of_a_long_text_are_looked_up_as_in_a_short_one(
+    text: str, bigrams: list[str]
+) -> None:
+    # Past _PAIRS_FROM characters the clauses' character pairs answer
+    # instead of a substring search of the clauses: the same answers.
+    evidence = Evidence(fold_text(text))
+    plain = evidence._clauses()
+    for bigram in bigrams:
+        assert evidence.has(bigram, _rank._BIGRAM) == (bigram in plain)
+    if len(plain) > _rank._PAIRS_FROM:
+        assert isinstance(evidence._bigrams_in(), frozenset)
+
+
+def test_a_long_paragraph_of_mentions_is_searched_for_sentences_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every mention searched its whole block for the sentence around it: a
+    # paragraph of emphasis and product names without a full stop (36 KB)
+    # took 40 s to link.  The block's breaks are now found once.
+    scanned = 0
+    original = _rank._SENTENCE_END
+
+    class Counting:
+        def finditer(self, text: str, pos: int, endpos: int) -> object:
+            nonlocal scanned
+            scanned += endpos - pos
+            return original.finditer(text, pos, endpos)
+
+        def search(self, text: str, pos: int, endpos: int) -> object:
+            nonlocal scanned
+            scanned += endpos - pos
+            return original.search(text, pos, endpos)
+
+    monkeypatch.setattr(_rank, "_SENTENCE_END", Counting())
+    linker = shoplink.Linker(shoplink.demo_catalog(), max_links=None)
+    counts = []
+    for n in (100, 400):
+        scanned = 0
+        linker.link("*理肤泉* _面膜_ **玉泽** " * n)
+        counts.append(scanned)
+    assert counts[1] < 5 * counts[0], counts  # 4x the text: not 16x the work
+
+
 def test_sentence_span_stays_inside_the_block() -> None:
     text = "第一句。第二句有面膜，还有别的。第三句"
     at = text.index("面膜")

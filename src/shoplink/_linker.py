@@ -41,7 +41,15 @@ from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
-from ._rank import POLICY_VERSION, Choice, Evidence, advised_against, choose, sentence_span
+from ._rank import (
+    POLICY_VERSION,
+    Choice,
+    Evidence,
+    advised_against,
+    choose,
+    sentence_ends,
+    sentence_span,
+)
 from ._render import TemplateSource
 from ._result import (
     Candidate,
@@ -482,6 +490,7 @@ class _Run:
         self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
+        self._sentence_ends: dict[tuple[int, int], list[int]] = {}  # by block span
         self.accepted: list[_Accepted] = []  # by mention start
         gates = linker._gates
         self.query_trip: GateTrip | None
@@ -718,7 +727,10 @@ class _Run:
         if evidence is None:
             evidence = Evidence.of(self.text[span[0] : span[1]])
             self._contexts[span] = evidence
-        sspan = sentence_span(self.text, span, hit.start, hit.end)
+        ends = self._sentence_ends.get(span)
+        if ends is None:
+            ends = self._sentence_ends[span] = sentence_ends(self.text, span)
+        sspan = sentence_span(self.text, span, hit.start, hit.end, ends)
         sentence = self._sentences.get(sspan)
         if sentence is None:
             sentence = Evidence.of(self.text[sspan[0] : sspan[1]])

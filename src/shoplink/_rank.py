@@ -30,6 +30,7 @@ the measurement that chose it):
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import itertools
@@ -52,6 +53,7 @@ __all__ = [
     "choose",
     "features",
     "score",
+    "sentence_ends",
     "sentence_span",
 ]
 
@@ -75,6 +77,9 @@ _CJK_CHARS = (
 _CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 # Clauses end at CJK and Latin clause punctuation; a "." only when it ends a
 # sentence, so that "MX 3.0S" stays one clause.
+# From this many characters of non-negated clauses on, bigram features are
+# looked up in a set of the text's character pairs instead of searched for.
+_PAIRS_FROM = 1024
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|]|\.(?=\s|$)|\bbut\b")
 # Cues that make a clause say what something is NOT (or what to avoid).
 # Chinese cues are bound phrases: a bare 不 is in 不错 ("good") and 不少.
@@ -297,11 +302,12 @@ class Evidence:
     which a substring search answers without building every bigram.
     """
 
-    __slots__ = ("_plain", "_singles", "_tokens", "_words", "folded")
+    __slots__ = ("_pairs", "_plain", "_singles", "_tokens", "_words", "folded")
 
     def __init__(self, folded: str) -> None:
         self.folded = folded
         self._plain: str | None = None
+        self._pairs: str | frozenset[str] | None = None
         self._tokens: frozenset[str] | None = None
         self._words: frozenset[str] | None = None
         self._singles: frozenset[str] | None = None
@@ -340,6 +346,22 @@ class Evidence:
                 )
         return self._plain
 
+    def _bigrams_in(self) -> str | frozenset[str]:
+        """What holds a CJK bigram feature exactly when the non-negated clauses do.
+
+        The clauses themselves (a substring search) while they are short;
+        past ``_PAIRS_FROM`` characters the set of their character pairs,
+        made once: a block of a huge answer is asked about every mention in
+        it, and searching it each time cost time quadratic in its length.
+        """
+        if self._pairs is None:
+            plain = self._clauses()
+            if len(plain) <= _PAIRS_FROM:
+                self._pairs = plain
+            else:
+                self._pairs = frozenset(map(operator.add, plain, plain[1:]))
+        return self._pairs
+
     def _single_set(self) -> frozenset[str]:
         """The one-character CJK runs of the non-negated clauses (features of kind ``_SINGLE``)."""
         if self._singles is None:
@@ -357,7 +379,7 @@ class Evidence:
         if kind == _BIGRAM:
             # Two CJK characters next to each other lie in one CJK run of
             # one clause (no separator is CJK), and each such pair is a bigram.
-            return feature in self._clauses()
+            return feature in self._bigrams_in()
         if kind == _SINGLE:
             return feature in self._single_set()
         if kind == _WORD_KIND:
@@ -370,7 +392,7 @@ class Evidence:
             return 0
         n = 0
         if own.bigrams:
-            n = sum(map(self._clauses().__contains__, own.bigrams))
+            n = sum(map(self._bigrams_in().__contains__, own.bigrams))
         if own.singles:
             n += len(own.singles & self._single_set())
         if own.words:
@@ -389,8 +411,8 @@ class Evidence:
             return []  # no text, no feature (``tokens`` is empty)
         out: list[str] = []
         if own.bigrams:
-            plain = self._clauses()
-            out.extend(itertools.compress(own.bigrams, map(plain.__contains__, own.bigrams)))
+            pairs = self._bigrams_in()
+            out.extend(itertools.compress(own.bigrams, map(pairs.__contains__, own.bigrams)))
         if own.singles:
             out.extend(own.singles & self._single_set())
         if own.words:
@@ -706,15 +728,39 @@ def tie_key(product_id: str) -> tuple[str, str]:
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s)")
 
 
-def sentence_span(text: str, block: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+def sentence_ends(text: str, block: tuple[int, int]) -> list[int]:
+    """Where each sentence break in ``block`` of ``text`` ends, in order (for ``sentence_span``)."""
+    lo, hi = max(0, block[0]), min(len(text), block[1])
+    return [m.end() for m in _SENTENCE_END.finditer(text, lo, hi)]
+
+
+def sentence_span(
+    text: str,
+    block: tuple[int, int],
+    start: int,
+    end: int,
+    ends: Sequence[int] | None = None,
+) -> tuple[int, int]:
     """The sentence of ``text`` that holds ``[start, end)``, within ``block``.
 
     Only the block is searched, so the result never depends on text after
     the block: a streaming linker can compute it as soon as the block ends.
+    ``ends``: ``sentence_ends(text, block)``, for many mentions in one block
+    (searching the block for each of them costs time quadratic in a long
+    block's length).
     """
     lo, hi = block
     lo = max(0, min(lo, start))
     hi = min(len(text), max(hi, end))
+    if ends is not None and lo == max(0, block[0]) and hi == min(len(text), block[1]):
+        # The last break ending at or before ``start`` (a "." ending there
+        # is no break: what follows it, ``start``, is not read before
+        # ``start``), and the first one starting at or after ``end``.
+        i = bisect.bisect_right(ends, start)
+        if i and ends[i - 1] == start and text[start - 1] == ".":
+            i -= 1
+        j = bisect.bisect_left(ends, end + 1)
+        return (ends[i - 1] if i else lo), (ends[j] if j < len(ends) else hi)
     s = lo
     for m in _SENTENCE_END.finditer(text, lo, start):
         s = m.end()
