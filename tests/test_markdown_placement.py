@@ -380,3 +380,20 @@ def test_nul_is_text(text: str, expect: object) -> None:
         assert isinstance(result, Placement) and result != Placement(start, start + 3)
     else:
         assert result is expect
+
+
+def test_a_long_run_of_definitions_is_split_off_definition_by_definition() -> None:
+    # The paragraph's lines are joined once and each definition matched
+    # where the last ended (they were joined again for each definition).
+    defs = [f"[r{i}]: https://a.test/{i}\n" for i in range(3_000)]
+    multi = '[m]:\n  https://a.test/m\n  "a title\nover lines"\n'
+    text = "".join(defs[:1500]) + multi + "".join(defs[1500:]) + "理肤泉 [r1] [m]\n"
+    layout = MarkdownLayout.analyze(text)
+    kinds = [b.kind for b in layout.blocks]
+    assert kinds.count("definition") == 3_001 and kinds[-1] == "paragraph"
+    assert layout.blocks[1500].start == text.index("[m]:")
+    assert layout.blocks[1501].start == text.index("[r1500]:")
+    assert {_markdown.normalize_label(x) for x in ("r0", "r2999", "m")} <= layout._refs
+    # the mention after them is placed as in a paragraph of its own
+    at = text.index("理肤泉")
+    assert layout.refusal(at, at + 3) is None

@@ -166,6 +166,10 @@ class _Scanner(HTMLParser):
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.elements: list[_Element] = []
         self.stack: list[int] = []
+        # How many elements of each tag are open (in ``stack``): a search of
+        # the stack for a tag none is open as costs nothing, and a deeply
+        # nested answer no longer costs time quadratic in its depth.
+        self.open_tags: dict[str, int] = {}
         self.pieces: list[_Text] = []
         self.settled = True  # False once ``close()`` flushes an unfinished tail
         # Fed in parts (``feed_more``): a text piece starting at ``join_at``
@@ -242,10 +246,14 @@ class _Scanner(HTMLParser):
         """Close the open elements from ``stack[depth]`` inwards."""
         while len(self.stack) > depth:
             el = self.elements[self.stack.pop()]
+            self.open_tags[el.tag] -= 1
             el.content_end, el.end = at, end
             el.settled_end = self.settled
 
     def _open_index(self, tags: frozenset[str], stop: frozenset[str] = frozenset()) -> int:
+        open_tags = self.open_tags
+        if not any(open_tags.get(tag) for tag in tags):
+            return -1
         for depth in range(len(self.stack) - 1, -1, -1):
             tag = self.elements[self.stack[depth]].tag
             if tag in tags:
@@ -283,6 +291,7 @@ class _Scanner(HTMLParser):
             el.settled_end = self.settled
         else:
             self.stack.append(len(self.elements) - 1)
+            self.open_tags[tag] = self.open_tags.get(tag, 0) + 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         at = self._offset()
@@ -295,6 +304,8 @@ class _Scanner(HTMLParser):
         at = self._offset()
         close = self.text.find(">", at)
         end = len(self.text) if close < 0 else close + 1
+        if not self.open_tags.get(tag):
+            return  # a stray end tag closes nothing
         for depth in range(len(self.stack) - 1, -1, -1):
             if self.elements[self.stack[depth]].tag == tag:
                 # Elements left open inside are closed where this end tag starts.
@@ -761,6 +772,7 @@ class HtmlIncremental:
             )
         scanner.elements = elements
         scanner.stack = list(live.stack)
+        scanner.open_tags = dict(live.open_tags)
         scanner.pieces = list(live.pieces)
         # The rest of ``analyze``: the rest of its ``feed``, then ``close``.
         scanner.feed_more(text[self._fed :], self._fed)

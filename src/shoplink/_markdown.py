@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import enum
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -170,6 +171,7 @@ _REF_DEF = re.compile(
     r"[ \t]*(?:\n|$)",
     re.DOTALL,
 )
+_LOOKS_LIKE_DEF = re.compile(r"\[(?:[^\\\[\]]|\\.)*\]:")
 _REF_DEF_NO_TITLE = re.compile(
     r"\[((?:[^\\\[\]]|\\.){0,999})\]:[ \t]*\n?[ \t]*"
     r"(<(?:[^<>\n\\]|\\.)*>|[^\s<\x00-\x1f]\S*)[ \t]*(?:\n|$)"
@@ -647,22 +649,33 @@ class _BlockScanner:
         self.blocks.append(info.block)
 
     def _take_definitions(self, leaf: _Leaf) -> _Leaf:
-        """Split leading link reference definitions off a paragraph (emitting them)."""
+        """Split leading link reference definitions off a paragraph (emitting them).
+
+        The paragraph's lines are joined once and each definition matched
+        where the last one ended (joining the lines left for each one cost
+        time quadratic in a long run of definitions).
+        """
         text = self.text
         lines = leaf.lines
-        while lines:
-            first = lines[0]
-            if text[first.content] != "[":
+        if not lines or text[lines[0].content] != "[":
+            return leaf
+        parts = [text[ln.content : ln.end] for ln in lines]
+        src = "\n".join(parts)
+        # where each line starts in ``src``
+        offsets = list(itertools.accumulate((len(p) + 1 for p in parts), initial=0))
+        k = 0
+        while k < len(lines):
+            if text[lines[k].content] != "[":
                 break
-            src = "\n".join(text[ln.content : ln.end] for ln in lines)
-            m = _REF_DEF.match(src) or _REF_DEF_NO_TITLE.match(src)
+            pos = offsets[k]
+            m = _REF_DEF.match(src, pos) or _REF_DEF_NO_TITLE.match(src, pos)
             if m is None or not m.group(1).strip(_TRIM_CHARS):
-                if re.match(r"\[(?:[^\\\[\]]|\\.)*\]:", src):
+                if _LOOKS_LIKE_DEF.match(src, pos):
                     leaf.unsure = True  # looks like a definition we could not parse
                 break
-            nlines = src.count("\n", 0, m.end()) + (1 if not m.group(0).endswith("\n") else 0)
-            nlines = max(1, nlines)
-            consumed, lines = lines[:nlines], lines[nlines:]
+            nlines = src.count("\n", pos, m.end()) + (1 if not m.group(0).endswith("\n") else 0)
+            consumed = lines[k : k + max(1, nlines)]
+            k += len(consumed)
             self.refs.add(normalize_label(m.group(1)))
             self._emit(
                 _LeafInfo(
@@ -672,7 +685,7 @@ class _BlockScanner:
                     False,
                 )
             )
-        leaf.lines = lines
+        leaf.lines = lines[k:]
         return leaf
 
     def _close_leaf(self) -> None:
