@@ -451,3 +451,34 @@ def test_full_parse_fallback_streams_like_whole(monkeypatch: pytest.MonkeyPatch)
     for size in (1, 7, 16):
         chunks = [answer[i : i + size] for i in range(0, len(answer), size)]
         assert "".join(linker.stream(chunks)) == linker.link(answer).text
+
+
+class _CountingStack(list):  # type: ignore[type-arg]
+    """A stack that counts the entries read by index."""
+
+    reads = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        _CountingStack.reads += 1
+        return super().__getitem__(index)
+
+
+def test_deeply_nested_html_is_parsed_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every block start tag searched the whole open-element stack for an
+    # open <p>, and every stray end tag searched it for its element: 16,000
+    # nested <div><p> took 3 s to lay out.  Open elements are counted by tag.
+    original = _html._Scanner.__init__
+
+    def counting_init(scanner: Any, text: str) -> None:
+        original(scanner, text)
+        scanner.stack = _CountingStack()
+
+    monkeypatch.setattr(_html._Scanner, "__init__", counting_init)
+    reads = []
+    for n in (200, 800):
+        text = "<div><p>" * n + "理肤泉" + "</p></div>" * n
+        _CountingStack.reads = 0
+        layout = HtmlLayout.analyze(text)
+        reads.append(_CountingStack.reads)
+        assert layout.block_at(text.index("理肤泉")) is not None
+    assert reads[1] < 5 * reads[0], reads  # 4x the depth: not 16x the work
