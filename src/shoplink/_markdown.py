@@ -1925,18 +1925,18 @@ class MarkdownScan:
         with its length); the scan itself stays open.
         """
         if self._layout is None:
-            self._layout = self._finished(self._scanner.copy())
+            # (Its ``scan_point`` is not taken: the scan, still open, has it.)
+            self._layout = self._finished(self._scanner.copy(), None)
         return self._layout
 
     def final_layout(self) -> MarkdownLayout:
         """``layout()`` for a scan that will not grow: its scanner is finished itself."""
         if self._layout is None:
-            self._layout = self._finished(self._scanner)
+            self._layout = self._finished(self._scanner, self.scan_point)
             self._spent = True
         return self._layout
 
-    def _finished(self, scanner: _BlockScanner) -> MarkdownLayout:
-        point = self.scan_point
+    def _finished(self, scanner: _BlockScanner, point: ScanPoint | None) -> MarkdownLayout:
         scanner.finish()
         layout = MarkdownLayout(
             self._text, scanner.out, scanner.refs, self._scan, scanner.starts, scanner.blocks
@@ -2024,7 +2024,8 @@ class MarkdownLayout:
         self._last_structure: (
             tuple[int, int, tuple[_LeafInfo, _Unit, tuple[int, int]] | Refusal] | None
         ) = None
-        # Where a longer text's analysis can resume (``analyze(resume=)``).
+        # Where a longer text's analysis can resume (``analyze(resume=)``);
+        # None for the layout of a scan still open (``MarkdownScan.layout``).
         self.scan_point: ScanPoint | None = None
 
     @classmethod
