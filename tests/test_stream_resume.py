@@ -510,3 +510,28 @@ def test_spaced_re_links_give_the_same_output(
     points = data.draw(st.lists(st.integers(0, len(text)), max_size=40))
     with unittest.mock.patch.object(_stream, "_RELINK_EVERY_BREAK_UPTO", threshold):
         check_stream(_SPACED_LINKERS[form], text, cut(text, points), docs[0].query)
+
+
+def test_cards_in_a_long_list_look_ahead_once_per_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each card in a list looked ahead block by block to the list's end for
+    # its place: a long list full of products cost quadratic time in link().
+    # The next top-level block from each block is now worked out once.
+    matches = 0
+    original = _styles._CONTAINER_LINE
+
+    class Counting:
+        def match(self, text: str, pos: int) -> Any:
+            nonlocal matches
+            matches += 1
+            return original.match(text, pos)
+
+    monkeypatch.setattr(_styles, "_CONTAINER_LINE", Counting())
+    rows = [product_row(f"p{i}", [f"产品{i:04d}号"], title=f"产品{i:04d}号") for i in range(800)]
+    linker = shoplink.Linker(catalog_from_rows(rows), style="card", max_links=None)
+    counts = []
+    for n in (200, 800):
+        matches = 0
+        result = linker.link("".join(f"- 推荐产品{i:04d}号，很好用\n" for i in range(n)))
+        assert len(result.links) == n
+        counts.append(matches)
+    assert counts[1] < 5 * counts[0], counts  # 4x the list: not 16x the work

@@ -32,6 +32,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -2027,6 +2028,8 @@ class MarkdownLayout:
         # Where a longer text's analysis can resume (``analyze(resume=)``);
         # None for the layout of a scan still open (``MarkdownScan.layout``).
         self.scan_point: ScanPoint | None = None
+        # What the link forms work out once per layout (card anchors).
+        self.memo: dict[str, Any] = {}
 
     @classmethod
     def analyze(cls, text: str, resume: ScanPoint | None = None) -> MarkdownLayout:

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 import jinja2
@@ -487,18 +487,37 @@ def markdown_card_anchor(text: str, layout: MarkdownLayout, pos: int) -> int:
     after = block.end if block is not None else pos
     top_level = block is not None and not _CONTAINER_LINE.match(text, block.start)
     # Blocks are in document order: only those from ``after`` on can take it.
-    for i in range(bisect.bisect_left(blocks, after, key=_block_start), len(blocks)):
-        b = blocks[i]
-        if b.kind == "blank":
-            continue
-        if top_level:
-            return b.start
-        if not _CONTAINER_LINE.match(text, b.start) and text[b.start : b.start + 1] not in (
-            "",
-            "\n",
-        ):
-            return b.start
-    return len(text)
+    i = bisect.bisect_left(blocks, after, key=_block_start)
+    nonblank, top = _next_blocks(text, layout)
+    j = nonblank[i] if top_level else top[i]
+    return blocks[j].start if j < len(blocks) else len(text)
+
+
+def _next_blocks(text: str, layout: MarkdownLayout) -> tuple[list[int], list[int]]:
+    """Per block index ``i``: the first block from ``i`` on that is not blank, and
+    the first that also starts a top-level block (``len(blocks)``: none).
+
+    Made once per layout: looking ahead from each card's block cost time
+    quadratic in a long list full of products.
+    """
+    memo = layout.memo.get("next_blocks")
+    if memo is None:
+        blocks = layout.blocks
+        n = len(blocks)
+        nonblank, top = [n] * (n + 1), [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            b = blocks[i]
+            nonblank[i], top[i] = nonblank[i + 1], top[i + 1]
+            if b.kind == "blank":
+                continue
+            nonblank[i] = i
+            if not _CONTAINER_LINE.match(text, b.start) and text[b.start : b.start + 1] not in (
+                "",
+                "\n",
+            ):
+                top[i] = i
+        memo = layout.memo["next_blocks"] = (nonblank, top)
+    return cast(tuple[list[int], list[int]], memo)
 
 
 _OWN_HEADING = re.compile(
