@@ -723,11 +723,6 @@ class GrowingCandidates:
         self._chosen_upto = 0
         self._position = 0
 
-    @property
-    def size(self) -> int:
-        """The length of the last text taken."""
-        return self._size
-
     def extend(self, text: str) -> None:
         """Take ``text``, which must start with the last text taken.
 
