@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -401,6 +402,10 @@ def test_links_get_context_position_and_style() -> None:
         (lambda p, c: 1 / 0, "ZeroDivisionError"),
         (lambda p, c: "javascript:alert(1)", "non-http(s)"),
         (lambda p, c: "https://evil.example/x", "outside the merchant's domains"),
+        (lambda p, c: "https://item.jd.com/a b", "whitespace or control"),
+        (lambda p, c: "https://item.jd.com/a\u3000b", "whitespace or control"),
+        (lambda p, c: "https://item.jd.com/a\x7fb", "whitespace or control"),
+        (lambda p, c: "https://item.jd.com/a\x00", "whitespace or control"),
     ],
 )
 def test_a_failing_link_builder_leaves_the_mention_unlinked(builder: Any, reason: str) -> None:
@@ -415,6 +420,15 @@ def test_a_failing_link_builder_leaves_the_mention_unlinked(builder: Any, reason
     assert (
         skip.reason is SkipReason.LINK_FAILED and reason in skip.detail and "jd-p1" in skip.detail
     )
+
+
+def test_a_built_url_is_refused_for_exactly_the_whitespace_and_control_characters() -> None:
+    # Every code point: refused iff ``str.isspace`` or a C0 control or DEL.
+    from shoplink._links import _UNSAFE_IN_URL
+
+    refused = {c for c in range(sys.maxunicode + 1) if _UNSAFE_IN_URL.search(chr(c))}
+    expected = {c for c in range(sys.maxunicode + 1) if chr(c).isspace() or c < 32 or c == 127}
+    assert refused == expected
 
 
 # --------------------------------------------------------------------------- offers

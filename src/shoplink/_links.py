@@ -9,6 +9,7 @@ parameters that must survive byte for byte).
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -129,6 +130,11 @@ UTM = QueryTracking(
 )
 
 
+# Whitespace (exactly what ``str.isspace`` calls whitespace) and control
+# characters, none of which a built URL may hold.
+_UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def checked_link(product: Product, url: object, domains: tuple[str, ...], builder: str) -> str:
     """Check a built URL: a string, absolute http(s), on the merchant's domains.
 
@@ -141,7 +147,7 @@ def checked_link(product: Product, url: object, domains: tuple[str, ...], builde
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise LinkError(f"{builder} built a non-http(s) URL {url[:80]!r} ({where})")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if _UNSAFE_IN_URL.search(url):
         raise LinkError(f"{builder} built a URL with whitespace or control characters ({where})")
     host = parts.hostname.lower().rstrip(".")
     if domains and not any(host == d or host.endswith("." + d) for d in domains):
