@@ -4,6 +4,7 @@ Run (not part of the test suite; no timing is asserted anywhere)::
 
     PYTHONPATH=src python benchmarks/hostile_bench.py          # about a minute
     PYTHONPATH=src python benchmarks/hostile_bench.py --quick  # smaller sizes
+    PYTHONPATH=src python benchmarks/hostile_bench.py --style card  # or reference
 
 Each shape is an answer an assistant (or text injected into it) could
 produce, built at two sizes, the second four times the first.  For each,
@@ -56,7 +57,8 @@ SHAPES: dict[str, tuple[str, Callable[[int], str], str]] = {
     "nested list": (
         "markdown",
         lambda n: "".join("  " * (i % 12) + f"- {MASK} {OTHER}\n" for i in range(n)),
-        "",
+        "streams re-linked at every line (the names are linked once, in the first): "
+        "0.86 s inline, 1.79 s card at 208 KB, where link() takes 0.36 s",
     ),
     "table rows": (
         "markdown",
@@ -100,13 +102,16 @@ def _stream(linker: shoplink.Linker, text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="units 500 and 2,000")
+    parser.add_argument(
+        "--style", choices=("inline", "card", "reference"), default="inline", help="link form"
+    )
     args = parser.parse_args(argv)
     sizes = (500, 2_000) if args.quick else (2_000, 8_000)
     catalog = shoplink.demo_catalog()
     print("| shape | characters at 4x | link() 1x / 4x (s) | growth | stream 1x / 4x | growth |")
     print("|---|---|---|---|---|---|")
     for name, (fmt, build, _note) in SHAPES.items():
-        linker = shoplink.Linker(catalog, max_links=None, format=fmt)
+        linker = shoplink.Linker(catalog, max_links=None, format=fmt, style=args.style)
         whole, streamed, size = [], [], 0
         for n in sizes:
             text = build(n)

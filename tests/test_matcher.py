@@ -646,11 +646,19 @@ def test_growing_candidates_equal_a_scan_of_every_prefix(backend: str, data: st.
         starts = [h.start for h in fresh if h.start < limit]
         assert first == (starts[0] if starts else None)
         growing.extend(prefix)
-        assert growing.spans(0, end + 1) == [(h.start, h.end) for h in fresh]
+        assert growing.between(0, end + 1) == [(h.start, -h.end, h.key) for h in fresh]
+        lo = data.draw(st.integers(0, end))
+        assert growing.between(lo, end) == [
+            (h.start, -h.end, h.key) for h in fresh if lo <= h.start < end
+        ]
         if brk is not None and "\n" in prefix:
             # before a line break, the hits are final: find()'s
             upto = prefix.rfind("\n") + 1
-            assert growing.hits_before(upto) == [h for h in matcher.find(prefix) if h.start < upto]
+            expected = [h for h in matcher.find(prefix) if h.start < upto]
+            # asked from anywhere first (the stream asks for the hits after
+            # what it released), then from the start
+            assert growing.hits_between(lo, upto) == [h for h in expected if h.start >= lo]
+            assert growing.hits_before(upto) == expected
     assert growing.hits_before(len(text)) == matcher.find(text)
 
 

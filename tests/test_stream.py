@@ -919,6 +919,56 @@ def test_after_a_gate_trips_text_goes_out_as_it_comes(
         assert pending <= 16, pending
 
 
+@pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
+def test_names_already_linked_cost_no_re_link(
+    form: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long list naming the same two products on every line: only the
+    # first line's names are linked (a name links once per answer).  The
+    # later lines can take no link, so they go out without a re-link each
+    # (which would copy everything decided so far: quadratic time).  A card
+    # in a list waits for the list's end, looking only at each new line.
+    style, fmt = form
+    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
+    items = "".join("  " * (i % 3) + f"- 第{i}项：理肤泉B5修复面膜和玉泽面膜\n" for i in range(60))
+    text = "看看这些：\n\n" + items + "\n总之都不错。\n"
+    if fmt == "html":
+        text = render(text)
+    whole = linker.link(text)
+    assert len(whole.links) == 2
+    for size in (1, 5, 16, 64):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)])
+    relinks, _pending = _relinks_streaming(linker, text, "", monkeypatch)
+    assert relinks <= 4, relinks  # 59-67 when each line re-linked
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "正文。\n",  # a paragraph: the card goes before it
+        "1986年的配方。\n",  # starts like an ordered list item, and is not one
+        "-\n正文\n",  # a marker alone on its line
+        "接着写\n\n正文\n",  # a lazy continuation line first, then a paragraph
+        "  缩进\n> 引用\n\n正文\n",  # more of the list, a quote, then a paragraph
+    ],
+)
+def test_a_card_held_by_a_list_comes_out_when_the_list_ends(after: str) -> None:
+    linker = shoplink.Linker(DEMO, style="card", max_links=None)
+    text = "- 推荐理肤泉B5修复面膜\n  - 玉泽面膜也行\n- 第三项\n" + after
+    whole = linker.link(text)
+    row = min(ins.at for ins in whole.insertions if "|---|" in ins.text)
+    for size in range(1, 12):
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)])
+    # The row is out once the stream has seen where it goes: the line it
+    # goes before is complete and followed by a character.
+    stream = linker.streamer()
+    out = ""
+    for i, ch in enumerate(text):
+        out += stream.feed(ch)
+        if i > row and "\n" in text[row:i]:
+            assert "|---|" in out, (i, out)
+
+
 def test_a_pattern_trip_does_not_end_linking(monkeypatch: pytest.MonkeyPatch) -> None:
     # A pattern's match can still change as the text grows: the stream keeps
     # re-linking after it (and still equals the whole answer linked), where

@@ -791,12 +791,12 @@ class GrowingCandidates:
             i += 1
         return False
 
-    def spans(self, start: int, end: int) -> list[tuple[int, int]]:
-        """``(start, end)`` of every candidate starting in ``[start, end)``."""
+    def between(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """``(start, -end, key)`` of every candidate starting in ``[start, end)``, in order."""
         starts = self._starts
         lo = bisect.bisect_left(starts, start)
         hi = bisect.bisect_left(starts, end, lo)
-        return [(s, -e) for s, e, _key in self._items[lo:hi]]
+        return self._items[lo:hi]
 
     def hits_before(self, upto: int) -> list[Hit]:
         """``KeywordMatcher.find(text)``'s hits starting before ``upto``.
@@ -805,6 +805,15 @@ class GrowingCandidates:
         no keyword can reach ``upto`` from before it (it is the whole text's
         end, or a break no keyword holds precedes it).
         """
+        return self._chosen[: self._select(upto)]
+
+    def hits_between(self, start: int, upto: int) -> list[Hit]:
+        """``hits_before(upto)``'s hits starting at or after ``start``."""
+        end = self._select(upto)
+        return self._chosen[bisect.bisect_left(self._chosen_starts, start, 0, end) : end]
+
+    def _select(self, upto: int) -> int:
+        """Select among the candidates starting before ``upto``; how many hits start before it."""
         items = self._items
         i = self._chosen_upto
         position = self._position
@@ -819,7 +828,7 @@ class GrowingCandidates:
                 chosen_starts.append(start)
             i += 1
         self._chosen_upto, self._position = i, position
-        return chosen[: bisect.bisect_left(chosen_starts, upto)]
+        return bisect.bisect_left(chosen_starts, upto)
 
 
 def stored_automaton_usable(fields: dict[str, Any]) -> bool:

@@ -76,6 +76,7 @@ from ._html import HtmlIncremental, HtmlLayout
 from ._markdown import MarkdownLayout, MarkdownScan
 from ._matcher import GrowingCandidates, Hit
 from ._result import Insertion, LinkResult
+from ._styles import _CONTAINER_LINE
 
 if TYPE_CHECKING:
     from ._linker import Linker, _Carry
@@ -99,6 +100,11 @@ _BODY_END_PREFIXES = frozenset(tag[:n] for tag in ("</body", "</html") for n in 
 # First characters of a Markdown line that may still open a container, an
 # indented block or a blank line depending on what follows on the line.
 _RISKY_LINE_START = " \t>-+*0123456789"
+# A line that may start a top-level Markdown block, where a card held for a
+# mention in a list or quote goes: anything but a blank line and the line
+# starts ``_styles._CONTAINER_LINE`` reads as a container's (a list marker
+# alone on a line counts as top-level here, so this never misses one).
+_TOP_LEVEL_LINE = re.compile(r"^(?![ \t>\n]|[-+*][ \t]|[0-9]{1,9}[.)][ \t])(?=.)", re.MULTILINE)
 # Up to this many characters a stream re-links at every break that may
 # release a link; past it, only once the text has grown by a sixteenth
 # since the last re-link.  A re-link still costs time that grows with the
@@ -181,6 +187,10 @@ class LinkStream:
         self._hold: int | None = None
         # Mention starts of the HTML cards that set ``_hold``.
         self._unsettled: list[int] = []
+        # Markdown: when every card that set ``_hold`` is in a list or quote
+        # (its row goes before the next top-level block), the offset from
+        # which lines may still start one; None otherwise.
+        self._top_from: int | None = None
         self._finished = False
         # Nothing more can be inserted after what was released: every text
         # fed from now on goes out as it comes.  So from the start when no
@@ -367,6 +377,18 @@ class LinkStream:
             closed = max(self._closed, html.closed_end(parsed))
         else:
             complete = text.rfind("\n") + 1
+            if self._hold is not None and self._top_from is not None:
+                # Cards in a list or quote wait for the next top-level block:
+                # until a line may start one (its first character is
+                # enough), a re-link would release nothing (each line of a
+                # long list would otherwise cost one).
+                top = _TOP_LEVEL_LINE.search(text, self._top_from)
+                if top is None:
+                    self._top_from = complete
+                    # The next chunk may start one without a break.
+                    self._recheck = complete == len(text)
+                    return ""
+                self._top_from = top.start()
             end, markdown = _closed_end(text[:complete], self._md)
             self._md = markdown
             closed = max(self._closed, end)
@@ -457,18 +479,41 @@ class LinkStream:
     def _all_refused(
         self, closed: int, html: HtmlLayout | None, markdown: MarkdownScan | None
     ) -> bool:
-        """Whether every mention before ``closed`` not released yet is where no link may go.
+        """Whether no mention before ``closed`` not released yet can take a link.
 
-        In code, HTML, a heading and the like, a mention is refused whatever
-        is decided about it, so ``link(B)`` inserts nothing there and no
-        re-link is needed (a long code block full of product names would
-        otherwise cost one at every line).  Every occurrence counts, not
-        only the longest.
+        So ``link(B)`` inserts nothing there and no re-link is needed.  A
+        mention takes none, whatever else is decided about it:
+
+        * where no link may go: in code, HTML, a heading and the like (a
+          long code block full of product names would otherwise cost a
+          re-link at every line);
+        * when its name already carries a link (a name links once per
+          answer): the names linked before the last re-link's closed end
+          are linked before this mention too.  A long list naming the same
+          products on every line would otherwise cost a re-link per line,
+          each copying what the ones before decided.
+
+        The mentions are the hits when those are final at ``closed``
+        (``_hits_before``), else every occurrence.  Those let through are
+        decided by the next re-link (or ``flush``), from the last carry.
         """
         if self._spans_break:
             return False
-        self._found.extend(self._text)
-        for at, end in self._found.spans(self._pos, closed):
+        found = self._found
+        found.extend(self._text)
+        linked = self._carry.linked_keys if self._carry is not None else frozenset()
+        mentions: Iterable[tuple[int, int, int]]
+        if self._hits_final_at(closed):
+            # An occurrence inside a longer one (``面膜`` in ``玉泽面膜``)
+            # is no mention.
+            mentions = (
+                (hit.start, hit.end, hit.key) for hit in found.hits_between(self._pos, closed)
+            )
+        else:
+            mentions = ((at, -end, key) for at, end, key in found.between(self._pos, closed))
+        for at, end, key in mentions:
+            if key in linked:
+                continue
             if html is not None:
                 if html.refusal(at, end) is None:
                     return False
@@ -483,13 +528,17 @@ class LinkStream:
         holds (so no occurrence reaches ``closed`` from before it); None
         otherwise (the re-link then finds them itself).
         """
-        if closed == 0:
-            return []
-        before = self._text[closed - 1]
-        if before not in "\n>" or self._linker._snapshot.keywords_contain(before):
+        if not self._hits_final_at(closed):
             return None
         self._found.extend(self._text)
         return self._found.hits_before(closed)
+
+    def _hits_final_at(self, closed: int) -> bool:
+        """Whether the hits starting before ``closed`` are final (see ``_hits_before``)."""
+        if closed == 0:
+            return True
+        before = self._text[closed - 1]
+        return before in "\n>" and not self._linker._snapshot.keywords_contain(before)
 
     def _final_point(
         self,
@@ -505,6 +554,7 @@ class LinkStream:
         text = self._text
         self._hold = None
         self._unsettled = []
+        top_from, self._top_from = self._top_from, None
         if self._holds_markers:
             # The first marker's number is 1 + the size of the answer's own
             # reference list, and that list must END the answer: from the
@@ -519,6 +569,7 @@ class LinkStream:
             # the mention's block) waits until then.
             bound = closed
             final_rows: set[int] = set()
+            in_containers = True
             for link in result.links:
                 if link.start >= closed:
                     break  # an open block: its card comes after C
@@ -534,7 +585,16 @@ class LinkStream:
                     bound = min(bound, low)
                     self._hold = bound
                     self._unsettled.append(link.start)
+                    in_containers = (
+                        in_containers
+                        and block is not None
+                        and _CONTAINER_LINE.match(text, block.start) is not None
+                    )
             if self._hold is not None:
+                if html is None and in_containers:
+                    # Lines before ``top_from`` were looked at: none may
+                    # start a top-level block.
+                    self._top_from = max(bound, top_from or 0)
                 # A row that a pending card might still join is not final.
                 return bound, 0
             keep = 1 if closed in final_rows and closed < len(text) else 0
