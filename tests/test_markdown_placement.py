@@ -157,6 +157,25 @@ def test_later_definitions_change_nothing_before(text: str, suffix: str) -> None
         )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # found by the property (seed 1002): with the definition, the
+        # ``(https://…)`` after ``[理肤泉][理肤泉]`` is text, linkified
+        "理肤泉\n[理肤泉][理肤泉](https://a.test/0)*理肤泉*",
+        "[理肤泉][理肤泉](https://a.test/0)*理肤泉*",
+        "理肤泉 [x][](https://a.test/0)*好*",  # collapsed
+    ],
+)
+def test_later_definitions_change_nothing_before_pinned(text: str) -> None:
+    suffix = f"]({HREF})"
+    labels = sorted({m.group(1) for m in _LABELS.finditer(text)})
+    later = text + "\n\n" + "".join(f"[{label}]: https://a.test/late\n" for label in labels)
+    alone, defined = MarkdownLayout.analyze(text), MarkdownLayout.analyze(later)
+    for start, end in occurrences(text):
+        assert alone.place(start, end, "[", suffix) == defined.place(start, end, "[", suffix)
+
+
 @pytest.mark.parametrize("n", [999, 1000, 1200])
 def test_long_labels_are_refused_like_short_ones(n: int) -> None:
     # CommonMark caps labels at 999 characters; markdown-it defines and links

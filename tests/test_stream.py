@@ -509,6 +509,18 @@ def test_late_definition() -> None:
     check_stream(LINKER, answer, list(answer), None)
 
 
+def test_late_definition_turning_a_link_address_into_text() -> None:
+    # Undefined, ``[玉泽][玉泽]`` is text and ``[玉泽](…)`` a link; the late
+    # definition makes the first a reference link and ``(https://…)*好*``
+    # text, whose address linkify links, so the paragraph is refused.  The
+    # stream decided it before the definition, and linked the mask.
+    answer = "推荐理肤泉B5修复面膜\n[玉泽][玉泽](https://a.test/0)*好*\n\n[玉泽]: https://a.test/late\n"
+    assert not LINKER.link(answer).links
+    for at in range(len(answer) + 1):
+        check_stream(LINKER, answer, cut(answer, [at]))
+    check_stream(LINKER, answer, list(answer))
+
+
 @pytest.mark.parametrize("odd", ["\r", "\x00"])
 def test_late_carriage_return_or_nul(odd: str) -> None:
     # The Markdown placement reads a lone CR as a line end and NUL as U+FFFD,

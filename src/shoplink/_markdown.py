@@ -1232,6 +1232,8 @@ class _InlineParser:
                 res.potentials.append((pos, link[1], link_level))
                 if link_level == 0:
                     res.spans.append((pos, link[1], Refusal.IN_LINK))
+                    if src.startswith("(", link[1]):
+                        self._addresses_if_defined(link[0] + 1, link[1], maximum)
                 return None
             label_end, end, _defined = link
             if link_level == 0:
@@ -1275,18 +1277,39 @@ class _InlineParser:
                 return m.end()
             return None
         if ch == ":" and link_level == 0 and src.startswith("//", pos + 1):
-            lo = max(0, pos - 40)
-            sm = _SCHEME_BEFORE.search(src[lo:pos])
-            if sm and pos >= self._url_end:
-                m = _URL_TAIL.match(src, pos, maximum)
-                assert m is not None
-                # the exact end is linkify-it's business; mark the span unsure
-                res.spans.append((lo + sm.start(1), m.end(), Refusal.IN_URL))
-                self._url_end = m.end()
-                if any(c in "*_~" for c in src[pos : m.end()]):
-                    res.unsure = True
-                return None
+            self._bare_url(pos, maximum)
         return None
+
+    def _addresses_if_defined(self, second: int, end: int, maximum: int) -> None:
+        """Refuse the addresses a later definition would leave as text.
+
+        ``[a][b](https://…)`` with ``[a][b]`` (or ``[a][]``) ending at
+        ``end`` not defined: ``[b](…)`` at ``second`` is a link, and its
+        address is no bare URL; once a definition makes ``[a][b]`` a
+        reference link, ``(…)`` is text and the address is linkified.  Taken
+        as the latter, so that nothing here depends on text after it.
+        """
+        inline = self._link(second, maximum, check_only=True)
+        if inline is None or not inline[2]:
+            return
+        at = self.src.find("://", end, inline[1])
+        while at >= 0:
+            self._bare_url(at, maximum)
+            at = self.src.find("://", at + 3, inline[1])
+
+    def _bare_url(self, pos: int, maximum: int) -> None:
+        """Refuse the address whose ``://`` is at ``pos``, if a scheme precedes it."""
+        src = self.src
+        lo = max(0, pos - 40)
+        sm = _SCHEME_BEFORE.search(src[lo:pos])
+        if sm and pos >= self._url_end:
+            m = _URL_TAIL.match(src, pos, maximum)
+            assert m is not None
+            # the exact end is linkify-it's business; mark the span unsure
+            self.res.spans.append((lo + sm.start(1), m.end(), Refusal.IN_URL))
+            self._url_end = m.end()
+            if any(c in "*_~" for c in src[pos : m.end()]):
+                self.res.unsure = True
 
     def _code_span(self, pos: int, maximum: int) -> int:
         """End of the code span opened at ``pos``, or -1 (markdown-it's backtick rule)."""
