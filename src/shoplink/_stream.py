@@ -175,6 +175,7 @@ class LinkStream:
         self._done_at_pos = 0  # insertions at offset _pos already released
         self._closed = 0  # C
         self._complete = 0  # len of the complete-line prefix of B
+        self._line_start = 0  # just after the last break in B
         # Every keyword occurrence in B, found as B grows (each part of B is
         # scanned about once): for the safe point, and the re-links' hits.
         self._found = GrowingCandidates(matcher, None if self._spans_break else self._break)
@@ -242,6 +243,9 @@ class LinkStream:
         self._text = ""
         text += piece
         self._text = text
+        last = piece.rfind(self._break)
+        if last >= 0:
+            self._line_start = len(text) - len(piece) + last + 1
         if self._plain:
             end = self._stop(len(self._text))
             if end <= self._pos:
@@ -632,19 +636,25 @@ class LinkStream:
         """Release plain text of the open region up to the safe point ``R``."""
         if self._hold is not None or self._pos < self._closed:
             return ""  # a card or marker before the open region is not final yet
-        found = self._found
-        if found.lasting_in(self._closed, self._pos):
-            # A mention at or before the released point stops ``R`` there:
-            # nothing to release, and no need to look at the new text (a
-            # mention found there would start after what is released).
-            return ""
         text = self._text
         size = len(text)
         limit = size - self._longest
         if not self._spans_break:
             # No mention can cross a break: one not visible yet starts after
             # the last one.
-            limit = max(limit, text.rfind(self._break) + 1)
+            limit = max(limit, self._line_start)
+        if limit <= self._pos:
+            return ""  # what follows can only lower it (the start of a line, say)
+        found = self._found
+        # A mention at or before the released point stops ``R`` there, and
+        # so does one right after an emphasis run there (a link may wrap
+        # the run): nothing to release, and no need to look at the new text
+        # (a mention found there would start after what is released).
+        reach = self._pos
+        while reach < size and text[reach] in _EMPHASIS:
+            reach += 1
+        if found.lasting_in(self._closed, reach):
+            return ""
         first = found.first_before(self._closed, limit, text)
         if first is not None:
             limit = first
