@@ -14,6 +14,7 @@ The cost, all 16-character prefixes of the demo answers rendered to HTML
 
 from __future__ import annotations
 
+import bisect
 import time
 from typing import Any
 
@@ -482,3 +483,39 @@ def test_deeply_nested_html_is_parsed_in_linear_work(monkeypatch: pytest.MonkeyP
         reads.append(_CountingStack.reads)
         assert layout.block_at(text.index("理肤泉")) is not None
     assert reads[1] < 5 * reads[0], reads  # 4x the depth: not 16x the work
+
+
+# -- card anchors: looked for from the mention on -----------------------------
+
+
+def _card_anchor_scanning_every_element(layout: HtmlLayout, pos: int) -> tuple[int, bool]:
+    """``HtmlLayout._card_anchor`` as first written: the block elements searched from the first."""
+    i = bisect.bisect_right(layout._starts, pos) - 1
+    chain = layout.ancestors(layout._pieces[i].parent if i >= 0 else -1)
+    escape = [el for el in chain if el.tag in _html._ESCAPE]
+    if escape:
+        return escape[-1].end, escape[-1].settled_end
+    container = None
+    for el in chain:
+        if el.tag == "p":
+            return el.end, el.settled_end
+        if el.tag in _html._BLOCK:
+            container = el
+            break
+    limit = len(layout._text) if container is None else container.content_end
+    for el in layout._elements:
+        inside = container is None or any(a is container for a in layout.ancestors(el.parent))
+        if pos < el.start < limit and el.tag in _html._BLOCK and inside:
+            return el.start, el.settled
+    return limit, container is not None and container.settled_end
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(html_texts, st.sampled_from(HOSTILE + DEMO_HTML)), st.data())
+def test_card_anchors_equal_a_scan_of_every_element(text: str, data: st.DataObject) -> None:
+    layout = HtmlLayout.analyze(text)
+    # elements are kept in the order of their starts (the search relies on it)
+    starts = [el.start for el in layout._elements]
+    assert starts == sorted(starts)
+    for pos in [*data.draw(st.lists(st.integers(0, len(text)), max_size=20)), 0, len(text)]:
+        assert layout._card_anchor(pos) == _card_anchor_scanning_every_element(layout, pos)

@@ -364,6 +364,10 @@ def _refusal(elements: list[_Element], parent: int) -> Refusal | None:
     return None
 
 
+def _element_start(element: _Element) -> int:
+    return element.start
+
+
 def _extend_runs(
     runs: list[Block], elements: list[_Element], pieces: list[_Text], start: int, stop: int
 ) -> None:
@@ -572,8 +576,15 @@ class HtmlLayout:
                 container = el
                 break
         limit = len(self._text) if container is None else container.content_end
-        for el in self._elements:
-            if pos < el.start < limit and el.tag in _BLOCK:
+        # Elements are in the order of their starts: only those after
+        # ``pos`` are looked at (each card scanned them all from the first:
+        # quadratic time in an answer of many ``<div>``s with a product each).
+        elements = self._elements
+        k = bisect.bisect_right(elements, pos, key=_element_start)
+        while k < len(elements) and elements[k].start < limit:
+            el = elements[k]
+            k += 1
+            if el.tag in _BLOCK:
                 inside = container is None or any(a is container for a in self.ancestors(el.parent))
                 if inside:
                     return el.start, el.settled
