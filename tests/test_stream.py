@@ -909,22 +909,34 @@ def test_after_the_cap_a_held_card_still_waits(fmt: str) -> None:
         check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], "敏感肌适合用什么样的面膜")
 
 
+def _uncapped(form: tuple[str, str], markdown: str) -> tuple[shoplink.Linker, str]:
+    """A linker of the form with no cap, and the answer in its format."""
+    style, fmt = form
+    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
+    return linker, render(markdown) if fmt == "html" else markdown
+
+
+def _check_sizes(
+    linker: shoplink.Linker, text: str, query: str | None, sizes: Iterable[int]
+) -> None:
+    for size in sizes:
+        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
+
+
 @pytest.mark.parametrize("form", list(FORMS), ids=FORM_IDS)
 def test_after_a_gate_trips_text_goes_out_as_it_comes(
     form: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every mention in a block after the answer's first trip is gated.
-    style, fmt = form
-    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
-    text = "推荐玉泽面膜。\n\n抱歉，我无法提供诊断。\n\n" + "雅漾面膜很好，理肤泉B5修复面膜也行。\n\n" * 30
-    if fmt == "html":
-        text = render(text)
+    style = form[0]
+    linker, text = _uncapped(
+        form, "推荐玉泽面膜。\n\n抱歉，我无法提供诊断。\n\n" + "雅漾面膜很好，理肤泉B5修复面膜也行。\n\n" * 30
+    )
     query = "敏感肌适合用什么样的面膜"
     whole = linker.link(text, query)
     assert len(whole.links) == 1
     assert {s.reason for s in whole.skipped} == {SkipReason.GATED}
-    for size in (1, 16):
-        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)], query)
+    _check_sizes(linker, text, query, (1, 16))
     relinks, pending = _relinks_streaming(linker, text, query, monkeypatch)
     assert relinks <= 4, relinks
     if style != "reference":  # the markers' numbers wait for the end of the answer
@@ -940,16 +952,10 @@ def test_names_already_linked_cost_no_re_link(
     # later lines can take no link, so they go out without a re-link each
     # (which would copy everything decided so far: quadratic time).  A card
     # in a list waits for the list's end, looking only at each new line.
-    style, fmt = form
-    linker = shoplink.Linker(DEMO, style=style, format=fmt, max_links=None)
     items = "".join("  " * (i % 3) + f"- 第{i}项：理肤泉B5修复面膜和玉泽面膜\n" for i in range(60))
-    text = "看看这些：\n\n" + items + "\n总之都不错。\n"
-    if fmt == "html":
-        text = render(text)
-    whole = linker.link(text)
-    assert len(whole.links) == 2
-    for size in (1, 5, 16, 64):
-        check_stream(linker, text, [text[i : i + size] for i in range(0, len(text), size)])
+    linker, text = _uncapped(form, "看看这些：\n\n" + items + "\n总之都不错。\n")
+    assert len(linker.link(text).links) == 2
+    _check_sizes(linker, text, None, (1, 5, 16, 64))
     relinks, _pending = _relinks_streaming(linker, text, "", monkeypatch)
     assert relinks <= 4, relinks  # 59-67 when each line re-linked
 
