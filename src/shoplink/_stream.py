@@ -257,7 +257,9 @@ class LinkStream:
         # Blocks close at a newline in Markdown, at the end of a tag in HTML.
         # The closed end costs a block scan, and a re-link more, so both are
         # only asked for when a re-link has something to decide
-        # (``_relink_due``); text with no mention goes out through
+        # (``_relink_due``): a mention before the last break (one after it
+        # is in a block that no break has closed yet, and ``_release_open``
+        # releases the text before it); text with no mention goes out through
         # ``_release_open`` meanwhile, up to the last break (or, if a keyword
         # holds one, through the closed end as before).
         size = len(text)
@@ -265,7 +267,7 @@ class LinkStream:
             self._recheck
             or (
                 self._break in piece
-                and (self._spans_break or self._relink_due(size))
+                and (self._spans_break or self._relink_due(self._line_start))
             )
         ) and (
             size <= _RELINK_EVERY_BREAK_UPTO or size - self._relinked_size >= size >> 4
