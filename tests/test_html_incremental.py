@@ -519,3 +519,56 @@ def test_card_anchors_equal_a_scan_of_every_element(text: str, data: st.DataObje
     assert starts == sorted(starts)
     for pos in [*data.draw(st.lists(st.integers(0, len(text)), max_size=20)), 0, len(text)]:
         assert layout._card_anchor(pos) == _card_anchor_scanning_every_element(layout, pos)
+
+
+# -- when a held card's place can become final --------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_and_two_cuts())
+def test_a_card_place_changes_only_with_a_block_event(case: tuple[str, int, int]) -> None:
+    # A stream holding a card asks the live parse, not a layout, whether its
+    # place may have become final: the element holding it ended, or (no such
+    # element) a block element began or an element ended.
+    text, first, second = case
+    inc = HtmlIncremental()
+    early = inc.layout(text[:first])
+    closed = early.closed_end(inc.parsed)
+    events = inc.block_events
+    assert inc.advance(text[:second])
+    later = inc.layout(text[:second])
+    positions = sorted({p.start for p in early._pieces if p.end <= closed})
+    for pos in positions:
+        holder = later.card_anchor_holder(pos)
+        assert holder == early.card_anchor_holder(pos)  # the same element in any longer text
+        if holder is not None:
+            # it alone decides, and the live parse says when it ended
+            element = later._elements[holder]
+            assert later._card_anchor(pos) == (element.end, element.settled_end)
+            assert later.card_anchor_settled(pos) == inc.ended(holder)
+        elif inc.block_events == events:
+            assert later.card_anchor_settled(pos) == early.card_anchor_settled(pos)
+
+
+def test_a_card_held_by_a_long_html_list_needs_no_layout_per_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    linker = shoplink.Linker(shoplink.demo_catalog(), style="card", format="html", max_links=None)
+    items = "".join(f"<li>第{i}项：理肤泉B5修复面膜</li>\n" for i in range(40))
+    text = f"<p>看看：</p>\n<ul>\n{items}</ul>\n<p>总之不错。</p>\n"
+    layouts = 0
+    original = HtmlIncremental.layout
+
+    def counting(inc: HtmlIncremental, t: str) -> HtmlLayout:
+        nonlocal layouts
+        layouts += 1
+        return original(inc, t)
+
+    monkeypatch.setattr(HtmlIncremental, "layout", counting)
+    stream = linker.streamer()
+    out = [stream.feed(text[i : i + 16]) for i in range(0, len(text), 16)]
+    monkeypatch.undo()
+    out.append(stream.flush())
+    assert "".join(out) == linker.link(text).text
+    # the card waits for </ul>: before, every </li> cost a layout (58 in all)
+    assert layouts <= 6, layouts

@@ -179,6 +179,9 @@ class _Scanner(HTMLParser):
         self.bailed = False
         self.failed = False
         self.live = False  # ``HtmlIncremental``'s scanner: decide nothing the rest may change
+        # Block elements started and elements ended so far: where a card
+        # goes can only change with one of these (``HtmlIncremental.block_events``).
+        self.block_events = 0
 
     def feed_more(self, data: str, base: int) -> None:
         """Feed ``data``, which follows ``text[:base]``, as a whole-text ``feed`` would.
@@ -249,6 +252,7 @@ class _Scanner(HTMLParser):
             self.open_tags[el.tag] -= 1
             el.content_end, el.end = at, end
             el.settled_end = self.settled
+            self.block_events += 1
 
     def _open_index(self, tags: frozenset[str], stop: frozenset[str] = frozenset()) -> int:
         open_tags = self.open_tags
@@ -286,6 +290,8 @@ class _Scanner(HTMLParser):
         parent = self.stack[-1] if self.stack else -1
         el = _Element(tag, at, parent, settled=self.settled)
         self.elements.append(el)
+        if tag in _BLOCK:
+            self.block_events += 1
         if tag in VOID_ELEMENTS:
             el.content_end = el.end = at + len(raw)
             el.settled_end = self.settled
@@ -299,6 +305,8 @@ class _Scanner(HTMLParser):
         parent = self.stack[-1] if self.stack else -1
         end = at + len(raw)
         self.elements.append(_Element(tag, at, parent, end, end, self.settled, self.settled))
+        if tag in _BLOCK:
+            self.block_events += 1
 
     def handle_endtag(self, tag: str) -> None:
         at = self._offset()
@@ -552,6 +560,31 @@ class HtmlLayout:
         """
         return self._card_anchor(pos)[0]
 
+    def card_anchor_holder(self, pos: int) -> int | None:
+        """The element whose end alone decides where a card for ``pos`` goes.
+
+        The outermost list, table or quote holding ``pos``, else the ``<p>``
+        holding it (``card_anchor``); None when a later block element may
+        decide it instead.  Its index in the elements, which is the same
+        in any longer text.
+        """
+        i = bisect.bisect_right(self._starts, pos) - 1
+        index = self._pieces[i].parent if i >= 0 else -1
+        chain: list[int] = []
+        while index >= 0:
+            chain.append(index)
+            index = self._elements[index].parent
+        escapes = [k for k in chain if self._elements[k].tag in _ESCAPE]
+        if escapes:
+            return escapes[-1]
+        for k in chain:
+            tag = self._elements[k].tag
+            if tag == "p":
+                return k
+            if tag in _BLOCK:
+                return None
+        return None
+
     def card_anchor_settled(self, pos: int) -> bool:
         """Streaming: whether ``card_anchor(pos)`` is the same in any longer text.
 
@@ -713,7 +746,7 @@ class HtmlIncremental:
         """The layout of ``text``; ``HtmlLayout.analyze(text)``, fed only the new text."""
         if not text.startswith(self._text):
             self._restart()
-        elif self._last is not None and len(text) == len(self._text):
+        elif self._last is not None and len(text) == len(self._last._text):
             return self._last
         if not _INCREMENTAL:
             # A full parse; the live scanner, fed the whole text afresh,
@@ -725,6 +758,32 @@ class HtmlIncremental:
         self._extend(text)
         self._last = self._snapshot()
         return self._last
+
+    def advance(self, text: str) -> bool:
+        """Feed the live parse ``text`` (no layout made); False if it cannot take it.
+
+        It cannot when ``text`` does not extend the last text, or on a Python
+        where layouts parse afresh.  Then ``block_events`` and ``ended``
+        say nothing about ``text``.
+        """
+        if not _INCREMENTAL or not text.startswith(self._text):
+            return False
+        self._extend(text)
+        return True
+
+    @property
+    def block_events(self) -> int:
+        """How many block elements began, and elements ended, in the live parse.
+
+        A card's place (``HtmlLayout.card_anchor_settled``) can only change
+        when this does.
+        """
+        return self._scanner.block_events
+
+    def ended(self, index: int) -> bool:
+        """Whether the live parse has seen element ``index`` end."""
+        elements = self._scanner.elements
+        return index < len(elements) and elements[index].settled_end
 
     def _extend(self, text: str) -> None:
         live = self._scanner

@@ -186,8 +186,15 @@ class LinkStream:
         # a card whose position is not final yet, or (reference style) the
         # markers, whose numbers depend on the end of the answer.
         self._hold: int | None = None
-        # Mention starts of the HTML cards that set ``_hold``.
+        # Mention starts of the HTML cards that set ``_hold``; the elements
+        # whose ends alone decide where some of them go (a list, quote or
+        # ``<p>``); whether others may be placed by a later block element
+        # instead; and the live parse's count of block events when those
+        # were last looked at.
         self._unsettled: list[int] = []
+        self._held_by: list[int] = []
+        self._held_loose = False
+        self._unsettled_events = -1
         # Markdown: when every card that set ``_hold`` is in a list or quote
         # (its row goes before the next top-level block), the offset from
         # which lines may still start one; None otherwise.
@@ -373,6 +380,18 @@ class LinkStream:
         html: HtmlLayout | None = None
         markdown: MarkdownScan | None = None
         if self._html_layouts is not None:
+            layouts = self._html_layouts
+            if self._hold is not None and self._unsettled and layouts.advance(text):
+                # A held card's place can only become final when the element
+                # deciding it ends (its list, quote or ``<p>``), or, for a
+                # card in a ``<div>`` or at the top level, when a block
+                # element begins or an element ends: until the live parse
+                # has seen that, no layout (and no re-link) is needed.
+                if not all(layouts.ended(k) for k in self._held_by):
+                    return ""  # that card is not final: nothing is released
+                if self._held_loose and layouts.block_events == self._unsettled_events:
+                    return ""
+                self._unsettled_events = layouts.block_events
             # Parsed only for the text fed since the last time.  What
             # html.parser has tokenized is not always final (a later quote
             # can turn ``<span title ="x>`` and the text after it into one
@@ -560,6 +579,8 @@ class LinkStream:
         text = self._text
         self._hold = None
         self._unsettled = []
+        self._held_by = []
+        self._held_loose = False
         top_from, self._top_from = self._top_from, None
         if self._holds_markers:
             # The first marker's number is 1 + the size of the answer's own
@@ -597,6 +618,12 @@ class LinkStream:
                         and _CONTAINER_LINE.match(text, block.start) is not None
                     )
             if self._hold is not None:
+                if html is not None and self._html_layouts is not None:
+                    holders = [html.card_anchor_holder(start) for start in self._unsettled]
+                    self._held_by = [k for k in holders if k is not None]
+                    self._held_loose = len(self._held_by) < len(holders)
+                    # The layout just read saw every block event so far.
+                    self._unsettled_events = self._html_layouts.block_events
                 if html is None and in_containers:
                     # Lines before ``top_from`` were looked at: none may
                     # start a top-level block.
