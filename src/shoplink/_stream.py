@@ -100,10 +100,11 @@ _BODY_END_PREFIXES = frozenset(tag[:n] for tag in ("</body", "</html") for n in 
 # First characters of a Markdown line that may still open a container, an
 # indented block or a blank line depending on what follows on the line.
 _RISKY_LINE_START = " \t>-+*0123456789"
-# A line that may start a top-level Markdown block, where a card held for a
-# mention in a list or quote goes: anything but a blank line and the line
-# starts ``_styles._CONTAINER_LINE`` reads as a container's (a list marker
-# alone on a line counts as top-level here, so this never misses one).
+# A line that may start a top-level Markdown block (a card held for a
+# mention in a list or quote goes before one): any line that is not blank
+# and does not start as ``_styles._CONTAINER_LINE`` reads a container's line
+# (a list marker alone on its line counts as top-level here, so that no
+# such block is missed).
 _TOP_LEVEL_LINE = re.compile(r"^(?![ \t>\n]|[-+*][ \t]|[0-9]{1,9}[.)][ \t])(?=.)", re.MULTILINE)
 # Up to this many characters a stream re-links at every break that may
 # release a link; past it, only once the text has grown by a sixteenth
