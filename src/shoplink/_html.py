@@ -760,16 +760,18 @@ class HtmlIncremental:
         return self._last
 
     def advance(self, text: str) -> bool:
-        """Feed the live parse ``text`` (no layout made); False if it cannot take it.
+        """Feed the live parse ``text`` (no layout made); whether it speaks for ``text``.
 
-        It cannot when ``text`` does not extend the last text, or on a Python
-        where layouts parse afresh.  Then ``block_events`` and ``ended``
-        say nothing about ``text``.
+        Then ``block_events`` and ``ended`` say what a layout of ``text``
+        would.  Not when ``text`` does not extend the last text, on a Python
+        where layouts parse afresh, or when what the live parse has not
+        taken holds a ``>``: it waits at a start tag a later quote may
+        still extend (``<p class="x>``), and a layout parses that tag.
         """
         if not _INCREMENTAL or not text.startswith(self._text):
             return False
         self._extend(text)
-        return True
+        return ">" not in self._scanner.rawdata and ">" not in text[self._fed :]
 
     @property
     def block_events(self) -> int:
