@@ -485,7 +485,6 @@ class _Run:
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
-        self._exclude: frozenset[str] | None = None  # ``linked``, frozen for ranking
         self._spans: dict[int, tuple[int, int]] = {}  # by hit start: ``_block_span``
         self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._contexts: dict[tuple[int, int], Evidence] = {}
@@ -714,12 +713,6 @@ class _Run:
         block = self.layout.block_at(hit.start)
         return block is not None and block.kind in ("code", "html")
 
-    def _excluded(self) -> frozenset[str]:
-        """``linked`` as a frozenset, made again only after it changed."""
-        if self._exclude is None:
-            self._exclude = frozenset(self.linked)
-        return self._exclude
-
     def _context(self, hit: Hit) -> tuple[Evidence, Evidence]:
         """Evidence from the mention's block and from its sentence in that block."""
         span = self._block_span(hit)
@@ -793,7 +786,6 @@ class _Run:
                 return 0
         self.accepted = list(carry.accepted)
         self.linked = set(carry.linked)
-        self._exclude = None
         self.linked_keys = set(carry.linked_keys)
         self.languages.restore(carry.lang_state)
         self.insertions = list(carry.insertions)
@@ -847,7 +839,7 @@ class _Run:
             context=block,
             sentence=sentence,
             keyword=self.snap.index.keyword(hit.key),
-            exclude=self._excluded(),
+            exclude=self.linked,  # read only while choosing
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
@@ -895,7 +887,6 @@ class _Run:
         )
         bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
         self.linked.update(p.id for p in catalog.offers(product.id))
-        self._exclude = None
         self.linked_keys.add(hit.key)
         return accepted
 

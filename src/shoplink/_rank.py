@@ -39,6 +39,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 import attrs
 
@@ -640,7 +641,7 @@ def choose(
     context: Evidence,
     sentence: Evidence | None = None,
     keyword: str = "",
-    exclude: frozenset[str] = frozenset(),
+    exclude: AbstractSet[str] = frozenset(),
 ) -> Choice | Rejection:
     """Pick the most relevant purchasable product for one mention.
 
