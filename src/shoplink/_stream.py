@@ -274,7 +274,7 @@ class LinkStream:
         if (
             self._recheck
             or (
-                self._break in piece
+                last >= 0
                 and (self._spans_break or self._relink_due(self._line_start))
             )
         ) and (
