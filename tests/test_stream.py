@@ -504,6 +504,34 @@ def test_html_reference_list_waits_at_the_body_end(answer: str) -> None:
     check_stream(linker, answer, list(answer))
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<p><body><p>理肤泉",  # found by test_random_cuts_of_generated_html
+        "<p><body><p>理肤泉</p></body>",
+        "<div><body>a</div><p>理肤泉</p>",
+        "<p><BODY><p>理肤泉</p></html>",
+    ],
+)
+def test_a_stray_body_tag_does_not_move_the_reference_list(answer: str) -> None:
+    # A ``<body>`` that something else closes (a browser ignores it) is not
+    # the body whose end the list goes before: the list went before the
+    # paragraph citing it, and a stream, which had already sent that text,
+    # lost the list.  It now goes at the end, or before a real ``</html>``.
+    linker = shoplink.Linker(
+        catalog_from_rows([product_row("p0", ["理肤泉"])]),
+        style="reference",
+        format="html",
+        max_links=None,
+    )
+    text = linker.link(answer).text
+    assert text.index("shoplink-ref") < text.index("shoplink-references")
+    assert text.startswith(answer[: answer.index("理肤泉")])
+    for at in range(len(answer) + 1):
+        check_stream(linker, answer, cut(answer, [at]))
+    check_stream(linker, answer, list(answer))
+
+
 def test_late_definition() -> None:
     answer = "推荐[理肤泉B5修复面膜]给你。\n\n好用。\n\n[理肤泉B5修复面膜]: https://a.test/\n"
     check_stream(LINKER, answer, list(answer), None)

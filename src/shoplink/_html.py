@@ -122,6 +122,7 @@ _BLOCK = frozenset(
 # A card after a mention inside one of these goes after the whole container.
 _ESCAPE = frozenset({"ul", "ol", "dl", "menu", "table", "blockquote", "details", "figure"})
 # Start tags that implicitly close an open <p>.
+_BODY_CLOSERS = ("</body", "</html")
 _CLOSES_P = _BLOCK - {"body", "html", "td", "th", "tr", "tbody", "thead", "tfoot", "dd", "dt"}
 _NEWLINE = re.compile("\n")
 # The pattern ``HTMLParser.check_for_whole_start_tag`` locates a start tag's end with.
@@ -643,10 +644,19 @@ class HtmlLayout:
         return end
 
     def end_anchor(self) -> int:
-        """Where an appended reference list goes: before ``</body>``, else the end."""
+        """Where an appended reference list goes: before ``</body>``, else the end.
+
+        Only a body closed by ``</body>`` (or ``</html>``) counts.  A stray
+        ``<body>`` (``<p><body><p>…``: a browser ignores it) is closed
+        where something else closes it, often before the answer's text; the
+        list then goes at the end, as a stream that waits at the first
+        ``</body`` or ``</html`` in the text also puts it.
+        """
         for el in self._elements:
             if el.tag == "body":
-                return el.content_end
+                if self._text[el.content_end : el.content_end + 6].lower() in _BODY_CLOSERS:
+                    return el.content_end
+                break
         return len(self._text)
 
     def trailing_list(self) -> tuple[int, int] | None:
