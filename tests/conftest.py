@@ -42,3 +42,35 @@ def make_catalog() -> Callable[..., shoplink.Catalog]:
 @pytest.fixture(scope="session")
 def demo() -> shoplink.Catalog:
     return shoplink.demo_catalog()
+
+
+def generic_then_named_catalog() -> shoplink.Catalog:
+    """``面膜`` names three masks; one of them is sold by two shops (one GTIN)."""
+    return catalog_from_rows(
+        [
+            product_row(
+                "w1",
+                ["薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "面膜"],
+                title="薇诺娜舒敏保湿面膜 补水",
+                description="敏感肌 舒缓 补水",
+                gtin="6900000000017",
+            ),
+            product_row(
+                "w2",
+                ["薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "面膜"],
+                title="薇诺娜舒敏保湿面膜 修护",
+                description="敏感肌 舒缓 修护",
+                gtin="6900000000017",
+                merchant="taobao",
+                url="https://item.taobao.com/item.htm?id=2",
+            ),
+            product_row("b1", ["美白面膜", "面膜"], title="美白面膜", description="美白 提亮"),
+        ]
+    )
+
+
+GENERIC_THEN_NAMED = (
+    "敏感肌选面膜，先看能不能补水。\n\n"
+    "1. **薇诺娜舒敏保湿面膜**：修护屏障，修护泛红。\n"
+    "2. 薇诺娜舒敏面膜一周两次。\n"
+)

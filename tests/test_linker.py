@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 import shoplink
 from shoplink import Catalog, SkipReason
-from tests.conftest import catalog_from_rows, product_row
+from tests.conftest import (
+    GENERIC_THEN_NAMED,
+    catalog_from_rows,
+    generic_then_named_catalog,
+    product_row,
+)
 from tests.oracle import render
 
 MakeCatalog = Callable[..., Catalog]
@@ -303,8 +308,53 @@ def test_removing_links_gives_back_the_answer(answer: str, query: str | None) ->
     for link in result.links:
         assert answer[link.start : link.end] == link.mention
         assert link.wrap_start <= link.start < link.end <= link.wrap_end
-    ids = [lk.product_id for lk in result.links]
-    assert len(ids) == len(set(ids))
+    assert_items_linked_once(result, small_catalog())
+
+
+def assert_items_linked_once(result: shoplink.LinkResult, catalog: Catalog) -> None:
+    """Each item links once, to one product; inline, its name may link it once more."""
+    index = shoplink.ProductIndex(catalog)
+    item = {p.id: min(o.id for o in catalog.offers(p.id)) for p in catalog.products}
+    first: dict[str, shoplink.Link] = {}
+    for link in result.links:
+        earlier = first.setdefault(item[link.product_id], link)
+        if earlier is link:
+            continue
+        # Only a name after a generic word: the same product, once.
+        assert link.product_id == earlier.product_id
+        assert not index.is_specific(_key(index, earlier.keyword))
+        assert index.is_specific(_key(index, link.keyword))
+        assert sum(lk.product_id == link.product_id for lk in result.links) == 2
+
+
+def _key(index: shoplink.ProductIndex, keyword: str) -> int:
+    return next(h.key for h in index.find(keyword) if index.keyword(h.key) == keyword)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            ["面膜", "薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "美白面膜", "补水", "修护",
+             "。", "，", "\n\n", "\n1. ", "**", "`"]
+        ),
+        max_size=25,
+    ).map("".join),
+    st.sampled_from(["inline", "card", "reference"]),
+    st.sampled_from(["markdown", "html"]),
+)
+def test_items_link_once_but_for_a_name_after_a_generic_word(
+    answer: str, style: str, fmt: str
+) -> None:
+    catalog = generic_then_named_catalog()
+    text = answer if fmt == "markdown" else render(answer)
+    result = shoplink.Linker(
+        catalog, style=style, format=fmt, max_links=None, min_gap=0
+    ).link(text, query="敏感肌面膜")
+    assert result.strip() == text
+    assert_items_linked_once(result, catalog)
+    if style != "inline":
+        assert len({lk.product_id for lk in result.links}) == len(result.links)
 
 
 def test_a_name_links_once_and_an_item_once_across_shops() -> None:
@@ -326,6 +376,57 @@ def test_a_name_links_once_and_an_item_once_across_shops() -> None:
         ("面膜", SkipReason.ALREADY_LINKED, "this name is already linked"),
         ("iPhone 16", SkipReason.ALREADY_LINKED, "this name is already linked"),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_name_links_the_product_a_generic_word_took_for_it(fmt: str) -> None:
+    # The generic "面膜" is decided before the answer names a mask, and takes
+    # the sensitive-skin mask; the name the answer then gives it links the
+    # same product (not the item's other shop, though its own sentence is
+    # about 修护), and a second name for the item does not.
+    answer = GENERIC_THEN_NAMED if fmt == "markdown" else render(GENERIC_THEN_NAMED)
+    result = shoplink.Linker(generic_then_named_catalog(), format=fmt).link(
+        answer, query="敏感肌面膜"
+    )
+    assert [(lk.mention, lk.product_id) for lk in result.links] == [
+        ("面膜", "w1"),
+        ("薇诺娜舒敏保湿面膜", "w1"),
+    ]
+    assert [(s.mention, s.reason) for s in result.skipped] == [
+        ("薇诺娜舒敏面膜", SkipReason.ALREADY_LINKED),
+    ]
+    assert result.strip() == answer
+
+
+@pytest.mark.parametrize("style", ["card", "reference"])
+def test_a_card_or_reference_entry_shows_an_item_once(style: str) -> None:
+    result = shoplink.Linker(generic_then_named_catalog(), style=style).link(
+        GENERIC_THEN_NAMED, query="敏感肌面膜"
+    )
+    assert [(lk.mention, lk.product_id) for lk in result.links] == [("面膜", "w1")]
+    assert [(s.mention, s.reason) for s in result.skipped] == [
+        ("薇诺娜舒敏保湿面膜", SkipReason.ALREADY_LINKED),
+        ("薇诺娜舒敏面膜", SkipReason.ALREADY_LINKED),
+    ]
+
+
+def test_a_generic_word_after_the_name_takes_nothing_more() -> None:
+    answer = "1. **薇诺娜舒敏保湿面膜**：补水。\n\n敏感肌选面膜，先看能不能补水。\n"
+    result = shoplink.Linker(generic_then_named_catalog()).link(answer, query="敏感肌面膜")
+    # The named item is taken at both shops; 面膜 may only take another mask.
+    assert [(lk.mention, lk.product_id) for lk in result.links] == [
+        ("薇诺娜舒敏保湿面膜", "w1"),
+        ("面膜", "b1"),
+    ]
+
+
+def test_the_demo_answer_links_the_mask_it_names(demo: Catalog) -> None:
+    (sample,) = [a for a in shoplink.demo_answers() if a.query == "敏感肌适合用什么样的面膜"]
+    result = shoplink.Linker(demo).link(sample.answer, query=sample.query)
+    named = [lk for lk in result.links if lk.mention == "薇诺娜舒敏保湿面膜"]
+    assert len(named) == 1
+    (generic,) = [lk for lk in result.links if lk.mention == "面膜"]
+    assert generic.product_id == named[0].product_id
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

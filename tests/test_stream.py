@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 
 import shoplink
 from shoplink import Gate, LinkResult, LinkStream, SkipReason
-from tests.conftest import catalog_from_rows, product_row
+from tests.conftest import (
+    GENERIC_THEN_NAMED,
+    catalog_from_rows,
+    generic_then_named_catalog,
+    product_row,
+)
 from tests.oracle import render
 from tests.strategies_markdown import WORDS, documents
 
@@ -305,6 +310,19 @@ def _every_cut(linker: shoplink.Linker, answer: str, query: str | None) -> None:
         check_stream(linker, answer, chunks, query)
     for p in range(1, len(answer)):
         check_stream(linker, answer, cut(answer, [p]), query)
+
+
+@pytest.mark.parametrize("style", ["inline", "card", "reference"])
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_name_after_a_generic_word_streams_like_whole(style: str, fmt: str) -> None:
+    # Whether the name may take the product the generic word took is carried
+    # from block to block: the word's block is closed long before the name.
+    answer = GENERIC_THEN_NAMED + "\n补水的面膜可以再看看美白面膜。\n"
+    answer = answer if fmt == "markdown" else render(answer)
+    linker = shoplink.Linker(
+        generic_then_named_catalog(), style=style, format=fmt, max_links=None
+    )
+    _every_cut(linker, answer, "敏感肌面膜")
 
 
 @pytest.mark.parametrize("style", ["inline", "card", "reference"])

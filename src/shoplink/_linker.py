@@ -21,6 +21,7 @@ import datetime as _dt
 import functools
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 
 import attrs
 
@@ -485,6 +486,9 @@ class _Run:
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
+        # Products linked from a generic name (面膜) whose item the answer has
+        # not yet named (inline only): a later name may link the same product.
+        self.by_generic: set[str] = set()
         self._spans: dict[int, tuple[int, int]] = {}  # by hit start: ``_block_span``
         self.linked_keys: set[int] = set()  # keywords that already carry a link
         self._contexts: dict[tuple[int, int], Evidence] = {}
@@ -561,10 +565,11 @@ class _Run:
         if snap_hit == len(hits):
             lang_state = self.languages.state()
         outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
-        decided: tuple[list[_Accepted], frozenset[str], frozenset[int]] | None = None
+        decided: tuple[list[_Accepted], frozenset[str], frozenset[int], frozenset[str]] | None
+        decided = None
         for g, group in enumerate(groups):
             if g == cut:
-                decided = (list(self.accepted), frozenset(self.linked), frozenset(self.linked_keys))
+                decided = self._decided()
             # Inside one block, names that denote one item go first: a generic
             # "面膜" must not take the very mask the same paragraph names.
             # Only the block is consulted (never later text), so a stream
@@ -573,7 +578,7 @@ class _Run:
             for i in order:
                 outcomes[i] = self._one(hits[i], langs[i])
         if decided is None:
-            decided = (list(self.accepted), frozenset(self.linked), frozenset(self.linked_keys))
+            decided = self._decided()
         emitted = (len(self.insertions), len(self.links), len(self.skipped))
         for i in range(first, len(hits)):
             hit = hits[i]
@@ -619,6 +624,7 @@ class _Run:
             accepted=tuple(decided[0]),
             linked=decided[1],
             linked_keys=decided[2],
+            by_generic=decided[3],
             lang_state=lang_state,
             insertions=tuple(self.insertions[:n_ins]),
             links=tuple(self.links[:n_links]),
@@ -787,6 +793,7 @@ class _Run:
         self.accepted = list(carry.accepted)
         self.linked = set(carry.linked)
         self.linked_keys = set(carry.linked_keys)
+        self.by_generic = set(carry.by_generic)
         self.languages.restore(carry.lang_state)
         self.insertions = list(carry.insertions)
         self.links = list(carry.links)
@@ -833,13 +840,19 @@ class _Run:
             # the answer advises against.
             return SkipReason.ADVISED_AGAINST, f"{cue!r} before the mention"
         block, sentence = self._context(hit)
+        specific = self.snap.index.is_specific(hit.key)
+        # A name may take the very product a generic word took for its item
+        # (only that product: the item keeps one shop per answer).
+        exclude: AbstractSet[str] = (
+            _Except(self.linked, self.by_generic) if specific and self.by_generic else self.linked
+        )
         decision = choose(
             self.snap.index.profiles(hit.key),
             query=self.query,
             context=block,
             sentence=sentence,
             keyword=self.snap.index.keyword(hit.key),
-            exclude=self.linked,  # read only while choosing
+            exclude=exclude,  # read only while choosing
         )
         if not isinstance(decision, Choice):
             return SkipReason(decision.reason), decision.detail
@@ -888,7 +901,20 @@ class _Run:
         bisect.insort(self.accepted, accepted, key=lambda a: a.hit.start)
         self.linked.update(p.id for p in catalog.offers(product.id))
         self.linked_keys.add(hit.key)
+        if specific:
+            self.by_generic.discard(product.id)
+        elif linker._renderer.links_names_again:
+            self.by_generic.add(product.id)
         return accepted
+
+    def _decided(self) -> tuple[list[_Accepted], frozenset[str], frozenset[int], frozenset[str]]:
+        """What later blocks' decisions read, as it stands now (for a carry)."""
+        return (
+            list(self.accepted),
+            frozenset(self.linked),
+            frozenset(self.linked_keys),
+            frozenset(self.by_generic),
+        )
 
     def _neighbours(self, hit: Hit) -> list[tuple[Placement, str, str]]:
         """The accepted links in ``hit``'s block: the only ones its markup can interact with."""
@@ -1024,6 +1050,25 @@ def _find_after(snap: _Snapshot, text: str, carry: _Carry | None) -> list[Hit]:
     return snap.index.find(text)
 
 
+class _Except(AbstractSet[str]):
+    """``whole`` less ``but``, read in place (no copy per mention)."""
+
+    __slots__ = ("_but", "_whole")
+
+    def __init__(self, whole: AbstractSet[str], but: AbstractSet[str]) -> None:
+        self._whole = whole
+        self._but = but
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._whole and item not in self._but
+
+    def __iter__(self) -> Iterator[str]:
+        return (item for item in self._whole if item not in self._but)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @attrs.frozen
 class _Carry:
     """A ``_Run``'s state after the blocks a stream has closed (``Linker._link_from``).
@@ -1054,6 +1099,7 @@ class _Carry:
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]
     linked_keys: frozenset[int]
+    by_generic: frozenset[str]
     lang_state: tuple[int, int, int]
     insertions: tuple[Insertion, ...]
     links: tuple[Link, ...]

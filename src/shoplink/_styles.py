@@ -123,6 +123,10 @@ class Form:
     ) -> None:
         self.style = style
         self.numbering = numbering
+        # Inline, the link is the product's name: where the answer names a
+        # product that a generic word (面膜) already linked, the name links
+        # too.  A card or a reference entry shows an item once.
+        self.links_names_again = style == "inline"
         self._mentions: dict[tuple[str, str | None, str, str, int], MentionMarkup] = {}
         self.format = format
         self.html = format == "html"
