@@ -1,4 +1,11 @@
-"""Shared fixtures: small in-memory catalogs built the way users build them."""
+"""Shared fixtures: small in-memory catalogs built the way users build them.
+
+Hypothesis profiles: ``default`` draws the same examples on every run
+(``derandomize``), so the test command, and CI which runs it, passes or
+fails on the code alone, not on the luck of the draw. ``fuzz`` draws new
+examples each run, or those of ``--hypothesis-seed=N``; that is how rare
+cases are looked for (README, "Fuzzing").
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import shoplink
 from shoplink._catalog import load_rows
+
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("fuzz", derandomize=False, print_blob=True)
+settings.load_profile("default")
 
 
 def catalog_from_rows(
