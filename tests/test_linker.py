@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -353,8 +354,16 @@ def test_items_link_once_but_for_a_name_after_a_generic_word(
     ).link(text, query="敏感肌面膜")
     assert result.strip() == text
     assert_items_linked_once(result, catalog)
-    if style != "inline":
+    if style == "card":
         assert len({lk.product_id for lk in result.links}) == len(result.links)
+    if style == "reference":
+        numbers = {lk.product_id: lk.number for lk in result.links}
+        assert [lk.number for lk in result.links] == [numbers[lk.product_id] for lk in result.links]
+        assert sorted(numbers.values()) == list(range(1, len(numbers) + 1))
+        # The markers in the text cite those numbers, in order.
+        marker = r"【(\d+)】" if fmt == "markdown" else r'class="shoplink-ref">\[(\d+)\]'
+        cited = [int(n) for n in re.findall(marker, result.text)]
+        assert cited == [lk.number for lk in result.links]
 
 
 def test_a_name_links_once_and_an_item_once_across_shops() -> None:
@@ -398,9 +407,8 @@ def test_a_name_links_the_product_a_generic_word_took_for_it(fmt: str) -> None:
     assert result.strip() == answer
 
 
-@pytest.mark.parametrize("style", ["card", "reference"])
-def test_a_card_or_reference_entry_shows_an_item_once(style: str) -> None:
-    result = shoplink.Linker(generic_then_named_catalog(), style=style).link(
+def test_a_card_shows_an_item_once() -> None:
+    result = shoplink.Linker(generic_then_named_catalog(), style="card").link(
         GENERIC_THEN_NAMED, query="敏感肌面膜"
     )
     assert [(lk.mention, lk.product_id) for lk in result.links] == [("面膜", "w1")]
@@ -408,6 +416,31 @@ def test_a_card_or_reference_entry_shows_an_item_once(style: str) -> None:
         ("薇诺娜舒敏保湿面膜", SkipReason.ALREADY_LINKED),
         ("薇诺娜舒敏面膜", SkipReason.ALREADY_LINKED),
     ]
+    assert result.text.count("https://item.jd.com/w1.html") == 1  # one card
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_name_cites_the_reference_entry_of_the_generic_word(fmt: str) -> None:
+    answer = GENERIC_THEN_NAMED + "\n美白面膜另说。\n"
+    answer = answer if fmt == "markdown" else render(answer)
+    result = shoplink.Linker(generic_then_named_catalog(), style="reference", format=fmt).link(
+        answer, query="敏感肌面膜"
+    )
+    assert [(lk.mention, lk.product_id, lk.number) for lk in result.links] == [
+        ("面膜", "w1", 1),
+        ("薇诺娜舒敏保湿面膜", "w1", 1),
+        ("美白面膜", "b1", 2),
+    ]
+    marker = "【1】" if fmt == "markdown" else ">[1]</sup>"
+    assert result.text.count(marker) == 2
+    # One entry per product, numbered as cited.
+    assert result.text.count("https://item.jd.com/w1.html") == 1
+    assert result.text.count("https://item.jd.com/b1.html") == 1
+    if fmt == "markdown":
+        assert "\n1. [薇诺娜舒敏保湿面膜 补水](" in result.text
+        assert "\n2. [美白面膜](" in result.text
+    else:
+        assert result.text.count('<li class="shoplink-reference"') == 2
 
 
 def test_a_generic_word_after_the_name_takes_nothing_more() -> None:

@@ -312,16 +312,27 @@ def _every_cut(linker: shoplink.Linker, answer: str, query: str | None) -> None:
         check_stream(linker, answer, cut(answer, [p]), query)
 
 
-@pytest.mark.parametrize("style", ["inline", "card", "reference"])
+@pytest.mark.parametrize(
+    ("style", "numbering"),
+    [("inline", "continue"), ("card", "continue"), ("reference", "continue"),
+     ("reference", "separate")],
+)
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
-def test_a_name_after_a_generic_word_streams_like_whole(style: str, fmt: str) -> None:
+def test_a_name_after_a_generic_word_streams_like_whole(
+    style: str, numbering: str, fmt: str
+) -> None:
     # Whether the name may take the product the generic word took is carried
     # from block to block: the word's block is closed long before the name.
     answer = GENERIC_THEN_NAMED + "\n补水的面膜可以再看看美白面膜。\n"
     answer = answer if fmt == "markdown" else render(answer)
     linker = shoplink.Linker(
-        generic_then_named_catalog(), style=style, format=fmt, max_links=None
+        generic_then_named_catalog(),
+        style=style,
+        format=fmt,
+        max_links=None,
+        reference_numbering=numbering,
     )
+    assert len(linker.link(answer, "敏感肌面膜").links) == (2 if style == "card" else 3)
     _every_cut(linker, answer, "敏感肌面膜")
 
 

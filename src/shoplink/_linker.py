@@ -482,12 +482,15 @@ class _Run:
         )
         self.first_number = linker._renderer.first_number(text, self.layout)
         self.links: list[Link] = []
+        # Reference numbers by product, in order of first link: a name that
+        # links the product a generic word took cites the same entry.
+        self.numbers: dict[str, int] = {}
         self.link_langs: list[str] = []  # the language at each link's mention
         self.skipped: list[Skip] = []
         self.insertions: list[Insertion] = []
         self.linked: set[str] = set()  # product ids linked, or the same item as one linked
         # Products linked from a generic name (面膜) whose item the answer has
-        # not yet named (inline only): a later name may link the same product.
+        # not yet named (not for cards): a later name may link the same product.
         self.by_generic: set[str] = set()
         self._spans: dict[int, tuple[int, int]] = {}  # by hit start: ``_block_span``
         self.linked_keys: set[int] = set()  # keywords that already carry a link
@@ -797,6 +800,8 @@ class _Run:
         self.languages.restore(carry.lang_state)
         self.insertions = list(carry.insertions)
         self.links = list(carry.links)
+        for link in self.links:
+            self.numbers.setdefault(link.product_id, self.first_number + len(self.numbers))
         self.link_langs = list(carry.link_langs)
         self.skipped = list(carry.skipped)
         return k
@@ -969,12 +974,13 @@ class _Run:
                 # It built once with the provisional position; dropping the link
                 # now would leave the others checked against a link that is gone.
                 url = acc.url
+        number = self.numbers.setdefault(acc.product.id, self.first_number + len(self.numbers))
         markup = self.linker._renderer.mention(
             url=url,
             label=acc.label,
             lang=acc.lang,
             title=acc.product.title,
-            number=self.first_number + len(self.links),
+            number=number,
         )
         if markup.prefix:
             self.insertions.append(Insertion(acc.final.start, markup.prefix))

@@ -123,10 +123,11 @@ class Form:
     ) -> None:
         self.style = style
         self.numbering = numbering
-        # Inline, the link is the product's name: where the answer names a
-        # product that a generic word (面膜) already linked, the name links
-        # too.  A card or a reference entry shows an item once.
-        self.links_names_again = style == "inline"
+        # An inline link or a reference marker sits on the product's name:
+        # where the answer names a product that a generic word (面膜) already
+        # linked, the name links too (a marker cites the same entry).  A
+        # card shows an item once.
+        self.links_names_again = style != "card"
         self._mentions: dict[tuple[str, str | None, str, str, int], MentionMarkup] = {}
         self.format = format
         self.html = format == "html"
@@ -341,12 +342,19 @@ class Form:
             return insertions, out_links
         offers = [offer_for(link) for link in links]
         if self.style == "reference":
-            numbers = range(first_number, first_number + len(links))
-            for link, offer, number in zip(links, offers, numbers, strict=True):
+            # One entry per product: a second link to it (a name after the
+            # generic word that took it) cites the first one's number.
+            numbers: dict[str, int] = {}
+            entries: list[Offer] = []
+            for link, offer in zip(links, offers, strict=True):
+                number = numbers.get(link.product_id)
+                if number is None:
+                    number = numbers[link.product_id] = first_number + len(entries)
+                    entries.append(offer)
                 out_links.append(attrs.evolve(link, offer=offer, number=number))
             if links:
                 insertions.append(
-                    self._reference_list(text, layout, links, offers, first_number, lang)
+                    self._reference_list(text, layout, links[0].label, entries, first_number, lang)
                 )
         else:
             out_links = [
@@ -375,7 +383,7 @@ class Form:
         self,
         text: str,
         layout: MarkdownLayout | HtmlLayout,
-        links: Sequence[Link],
+        label: str | None,
         offers: Sequence[Offer],
         first_number: int,
         lang: str,
@@ -390,7 +398,6 @@ class Form:
                 own.pattern.replace("{n}", str(number)) if own is not None else f"{number}."
             )
             entries.append(view)
-        label = links[0].label
         body = self._render(
             "reference_list",
             entries=entries,
