@@ -58,24 +58,21 @@ def demo() -> shoplink.Catalog:
 
 def generic_then_named_catalog() -> shoplink.Catalog:
     """``面膜`` names three masks; one of them is sold by two shops (one GTIN)."""
+
+    def offer(pid: str, note: str, **extra: Any) -> dict[str, Any]:
+        return product_row(
+            pid,
+            ["薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "面膜"],
+            title=f"薇诺娜舒敏保湿面膜 {note}",
+            description=f"敏感肌 舒缓 {note}",
+            gtin="6900000000017",
+            **extra,
+        )
+
     return catalog_from_rows(
         [
-            product_row(
-                "w1",
-                ["薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "面膜"],
-                title="薇诺娜舒敏保湿面膜 补水",
-                description="敏感肌 舒缓 补水",
-                gtin="6900000000017",
-            ),
-            product_row(
-                "w2",
-                ["薇诺娜舒敏保湿面膜", "薇诺娜舒敏面膜", "面膜"],
-                title="薇诺娜舒敏保湿面膜 修护",
-                description="敏感肌 舒缓 修护",
-                gtin="6900000000017",
-                merchant="taobao",
-                url="https://item.taobao.com/item.htm?id=2",
-            ),
+            offer("w1", "补水"),
+            offer("w2", "修护", merchant="taobao", url="https://item.taobao.com/item.htm?id=2"),
             product_row("b1", ["美白面膜", "面膜"], title="美白面膜", description="美白 提亮"),
         ]
     )

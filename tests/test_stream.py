@@ -521,16 +521,18 @@ def test_html_reference_list_waits_at_the_body_end(answer: str) -> None:
     # The list goes before ``</body>`` (or the ``</html>`` closing it), but a
     # mention after it may still be linked: from there on nothing goes out
     # before ``flush``.
-    linker = shoplink.Linker(
+    linker = _one_product_references_html()
+    assert "shoplink-references" in linker.link(answer).text
+    _every_cut(linker, answer, None)
+
+
+def _one_product_references_html() -> shoplink.Linker:
+    return shoplink.Linker(
         catalog_from_rows([product_row("p0", ["理肤泉"])]),
         style="reference",
         format="html",
         max_links=None,
     )
-    assert "shoplink-references" in linker.link(answer).text
-    for at in range(len(answer) + 1):
-        check_stream(linker, answer, cut(answer, [at]))
-    check_stream(linker, answer, list(answer))
 
 
 @pytest.mark.parametrize(
@@ -547,18 +549,11 @@ def test_a_stray_body_tag_does_not_move_the_reference_list(answer: str) -> None:
     # the body whose end the list goes before: the list went before the
     # paragraph citing it, and a stream, which had already sent that text,
     # lost the list.  It now goes at the end, or before a real ``</html>``.
-    linker = shoplink.Linker(
-        catalog_from_rows([product_row("p0", ["理肤泉"])]),
-        style="reference",
-        format="html",
-        max_links=None,
-    )
+    linker = _one_product_references_html()
     text = linker.link(answer).text
     assert text.index("shoplink-ref") < text.index("shoplink-references")
     assert text.startswith(answer[: answer.index("理肤泉")])
-    for at in range(len(answer) + 1):
-        check_stream(linker, answer, cut(answer, [at]))
-    check_stream(linker, answer, list(answer))
+    _every_cut(linker, answer, None)
 
 
 def test_late_definition() -> None:
