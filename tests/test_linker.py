@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -441,6 +442,24 @@ def test_a_name_cites_the_reference_entry_of_the_generic_word(fmt: str) -> None:
         assert "\n2. [美白面膜](" in result.text
     else:
         assert result.text.count('<li class="shoplink-reference"') == 2
+
+
+@pytest.mark.parametrize("style", ["inline", "reference"])
+def test_a_second_link_to_a_product_records_the_url_it_shows(style: str) -> None:
+    # With a builder that puts the link's position in the URL, an inline
+    # name is a link of its own (position 2); a reference marker cites the
+    # entry of the first link, whose URL (position 1) is the one shown.
+    tracked = attrs.evolve(
+        generic_then_named_catalog(), link_builders={"jd": shoplink.UTM, "taobao": shoplink.UTM}
+    )
+    result = shoplink.Linker(tracked, style=style).link(GENERIC_THEN_NAMED, query="敏感肌面膜")
+    first, second = result.links
+    assert first.product_id == second.product_id == "w1"
+    assert first.url.endswith("utm_term=1")
+    assert second.url.endswith("utm_term=1" if style == "reference" else "utm_term=2")
+    for link in result.links:
+        assert link.url in result.text
+    assert ("utm_term=2" in result.text) == (style == "inline")
 
 
 def test_a_generic_word_after_the_name_takes_nothing_more() -> None:

@@ -974,7 +974,14 @@ class _Run:
                 # It built once with the provisional position; dropping the link
                 # now would leave the others checked against a link that is gone.
                 url = acc.url
-        number = self.numbers.setdefault(acc.product.id, self.first_number + len(self.numbers))
+        href: str | None = None
+        number = self.numbers.get(acc.product.id)
+        if number is None:
+            number = self.numbers[acc.product.id] = self.first_number + len(self.numbers)
+        elif self.linker.style == "reference":
+            # The marker cites the entry made for the product's first link,
+            # which shows that link's URL: so does this link's record.
+            href = next(link.url for link in self.links if link.product_id == acc.product.id)
         markup = self.linker._renderer.mention(
             url=url,
             label=acc.label,
@@ -993,7 +1000,7 @@ class _Run:
                 mention=self.text[hit.start : hit.end],
                 product_id=acc.product.id,
                 merchant=acc.product.merchant,
-                url=href_of(url),
+                url=href if href is not None else href_of(url),
                 title=acc.product.title,
                 house=catalog.merchant(acc.product.merchant).house,
                 keyword=self.snap.index.keyword(hit.key),
