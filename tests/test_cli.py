@@ -12,6 +12,7 @@ import pytest
 
 import shoplink
 from shoplink._cli import main
+from tests.oracle import render
 
 CATALOG_ROW = {
     "id": "c1",
@@ -160,6 +161,26 @@ def test_demo_shows_all_three_forms() -> None:
     for style in ("inline", "card", "reference"):
         assert f"━━ style={style} format=markdown" in out
     assert "（广告）" in out and "|---|" in out and "**购物链接**" in out
+
+
+def test_demo_in_html_links_the_answers_rendered_to_html() -> None:
+    # The sample answers are Markdown; linked "as HTML" they were one run of
+    # text, with every card at the very end.  The demo links their HTML.
+    proc = run("demo", "--format", "html")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert "<h2>敏感肌选面膜的思路</h2>" in out and "\n## " not in out
+    assert '</p><div class="shoplink-cards"' in out  # a card after its paragraph
+    assert '</ol><div class="shoplink-cards"' in out  # and after the list
+    assert '<sup class="shoplink-ref">' in out and 'rel="sponsored' in out
+
+
+def test_demo_answers_in_html_are_the_markdown_as_rendered() -> None:
+    # seeds/answers.jsonl carries each answer twice; they must not drift.
+    for sample in shoplink.demo_answers():
+        assert sample.answer_html == render(sample.answer), sample.id
+        assert sample.text("html") == sample.answer_html
+        assert sample.text("markdown") == sample.answer
 
 
 @pytest.mark.parametrize("style", ["inline", "card", "reference"])

@@ -174,7 +174,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         # Without --style: the first sample answer in each of the three forms.
         first = answers[0] if not args.id else _pick(answers, args.id)
         for style in STYLES:
-            result = _linker(catalog, args, style).link(first.answer, first.query, now=_DEMO_NOW)
+            result = _linker(catalog, args, style).link(
+                first.text(args.format), first.query, now=_DEMO_NOW
+            )
             _out(f"━━ style={style} format={args.format} · {first.id} · {first.query}\n\n")
             _out(result.text.rstrip() + "\n\n")
         _out("More: shoplink demo --style card --all, --format html, --json.\n")
@@ -189,7 +191,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         chosen = list(answers)
     else:
         chosen = list(answers[:1])
-    results = [(a, linker.link(a.answer, query=a.query, now=_DEMO_NOW)) for a in answers]
+    results = [
+        (a, linker.link(a.text(args.format), query=a.query, now=_DEMO_NOW)) for a in answers
+    ]
     if args.json:
         payload: list[dict[str, Any]] = [
             {"id": a.id, "query": a.query, **r.to_dict()} for a, r in results if a in chosen

@@ -31,12 +31,27 @@ __all__ = ["DemoAnswer", "demo_answers", "demo_catalog"]
 
 @attrs.frozen
 class DemoAnswer:
-    """A sample question and the assistant answer to link."""
+    """A sample question and the assistant answer to link.
+
+    Attributes:
+        id: ``qa-01``, ``qa-02``, ...
+        lang: ``zh`` or ``en``.
+        query: the user's question.
+        answer: the assistant's answer, in Markdown.
+        answer_html: the same answer as a front end renders it to HTML
+            (CommonMark with tables, strikethrough and linkified URLs), for
+            ``format="html"``.
+    """
 
     id: str
     lang: str
     query: str
     answer: str
+    answer_html: str
+
+    def text(self, format: str) -> str:
+        """The answer in ``format`` (``"markdown"`` or ``"html"``)."""
+        return self.answer_html if format == "html" else self.answer
 
 
 def _seeds() -> Traversable:
@@ -99,5 +114,7 @@ def demo_answers() -> tuple[DemoAnswer, ...]:
     for line in text.splitlines():
         if line.strip():
             row = json.loads(line)
-            out.append(DemoAnswer(row["id"], row["lang"], row["query"], row["answer"]))
+            out.append(
+                DemoAnswer(row["id"], row["lang"], row["query"], row["answer"], row["answer_html"])
+            )
     return tuple(out)
