@@ -34,6 +34,30 @@ def test_cli_audit_defaults_to_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert "shoplink audit · 15 answer(s)" in out and "抖音商城" in out
 
 
+@pytest.mark.parametrize(
+    "options",
+    [["--style", "card"], ["--style", "reference", "--max-links", "none"], ["--format", "html"]],
+)
+def test_cli_audit_links_as_the_options_say(
+    options: list[str], demo: shoplink.Catalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --style, --format and the rest were accepted and ignored: the audit
+    # linked inline Markdown whatever was asked.
+    assert main(["audit", "--json", *options]) == 0
+    data = json.loads(capsys.readouterr().out)
+    style = options[options.index("--style") + 1] if "--style" in options else "inline"
+    fmt = options[options.index("--format") + 1] if "--format" in options else "markdown"
+    max_links = None if "none" in options else 5
+    linker = shoplink.Linker(demo, style=style, format=fmt, max_links=max_links)
+    expected = [
+        len(linker.link(a.text(fmt), query=a.query).links) for a in shoplink.demo_answers()
+    ]
+    assert [r["links"] for r in data["rows"]] == expected
+    inline = shoplink.Linker(demo)
+    default = [len(inline.link(a.answer, query=a.query).links) for a in shoplink.demo_answers()]
+    assert expected != default  # so the options are seen to matter
+
+
 def test_cli_audit_file_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     qa = tmp_path / "qa.jsonl"
     rows = [

@@ -241,11 +241,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     if args.file is None:
-        pairs = [QAPair(a.id, a.query, a.answer) for a in demo_answers()]
+        pairs = [QAPair(a.id, a.query, a.text(args.format)) for a in demo_answers()]
     else:
         pairs = load_qa(args.file)
     catalog = _catalog(args.catalog, args.lenient)
-    linker = Linker(catalog, label=args.label, max_links=args.max_links)
+    linker = _linker(catalog, args, args.style or "inline")
     report = audit(linker, pairs)
     if args.json:
         _out(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
