@@ -354,7 +354,9 @@ def _parser() -> argparse.ArgumentParser:
             "'none' shows all)",
         )
 
-    link = sub.add_parser("link", help="link one answer (Markdown) from a file or stdin")
+    link = sub.add_parser(
+        "link", help="link one answer (Markdown, or HTML with --format html) from a file or stdin"
+    )
     link.add_argument(
         "file", nargs="?", default="-", metavar="FILE", help="answer file, or - for stdin"
     )
