@@ -3,7 +3,7 @@
     shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--style S] [--format F] [--json]
     shoplink demo [--id ID | --all] [--style S] [--format F] [--json]
     shoplink check CATALOG
-    shoplink audit [QA.jsonl] [--catalog PATH] [--json]
+    shoplink audit [QA.jsonl] [--catalog PATH] [--style S] [--format F] [--json]
     shoplink merchants
     shoplink index build --catalog PATH -o FILE [--backend NAME]
 
