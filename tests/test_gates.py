@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import shoplink
 from shoplink import Gate, SkipReason
-from shoplink._gates import GATE_SCOPES, GateSet, GateTrip
+from shoplink._judge._gates import GATE_SCOPES, GateSet, GateTrip
+from shoplink._judge._view import view_of
 from shoplink._text import fold
 from tests.conftest import catalog_from_rows, product_row
 
@@ -186,8 +187,15 @@ def test_links_too_close_are_skipped() -> None:
 
 def _reference_trips(gates: GateSet, text: str, source: str) -> list[GateTrip]:
     """``GateSet._trips`` as first written: every term of every gate looked at."""
-    firsts = gates._first_ends(text)
-    folded = fold(text.replace("\u2019", "'").replace("\u2018", "'"))
+    # Every occurrence of every part (no gate here has exceptions), by the
+    # original end of its first one.
+    firsts: dict[str, int] = {}
+    for _start, end, key in gates._occurrences(text):
+        part = gates._matcher.keywords[key] if gates._matcher else ""
+        if part not in firsts or end < firsts[part]:
+            firsts[part] = end
+    view = view_of(text)
+    folded = fold(view.text)
     out = []
     for gate in gates.gates:
         if gate.scope not in (source, "both"):
@@ -206,6 +214,7 @@ def _reference_trips(gates: GateSet, text: str, source: str) -> list[GateTrip]:
             end = m.end()
             if folded.origin is not None and end > 0:
                 end = folded.origin[end - 1] + 1
+            end = view.end_in_original(end)
             if best is None or end < best[0]:
                 best = (end, "re:" + pattern)
         if best is not None:
@@ -247,7 +256,12 @@ def test_trips_agree_with_looking_at_every_term(
 
 _GROWING = GateSet(
     [
-        Gate("medical", terms=("eczema", "药膏", "cure + eczema", "ointment"), scope="answer"),
+        Gate(
+            "medical",
+            terms=("eczema", "药膏", "cure + eczema", "ointment", "死"),
+            scope="answer",
+            exceptions=("uv cure", "笑死", "死贵了吧", "ointment tube holder"),
+        ),
         Gate("refusal", terms=("i can't help", "抱歉，我无法"), patterns=("狗+粮",), scope="both"),
         Gate("minors", terms=("面膜",), scope="query"),
     ]
@@ -255,6 +269,7 @@ _GROWING = GateSet(
 _FRAGMENTS = [
     "eczema", "ecz", "ema", "cure", "s", "x", " ", "\n", "ointment", "ﬀ", "ＥＣＺＥＭＡ", "İ",
     "i can", "'t help", "\u2019t help", "药膏", "药", "膏", "抱歉，", "我无法", "狗", "粮", "面膜",
+    "uv ", "笑", "死", "贵了吧", " tube holder", "  ", "藥膏", "w a n t", "  d i e", "笑 死",
 ]
 
 

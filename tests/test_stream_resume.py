@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shoplink
-from shoplink import SkipReason, _gates, _linker, _markdown, _stream, _styles
+from shoplink import SkipReason, _linker, _markdown, _stream, _styles
 from shoplink._html import HtmlLayout
+from shoplink._judge import _gates
 from shoplink._markdown import MarkdownLayout, MarkdownScan, ScanPoint, _table_quirk
 from shoplink._stream import _closed_end
 from tests.conftest import catalog_from_rows, product_row

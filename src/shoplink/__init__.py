@@ -33,10 +33,24 @@ from ._exceptions import (
     LinkError,
     ShoplinkError,
 )
-from ._gates import Gate, GateTrip, default_gates
 from ._index import ProductIndex
+from ._judge import (
+    CONVERSATION_CATEGORIES,
+    REGULATED_CATEGORIES,
+    AnswerJudge,
+    Conversation,
+    ConversationJudge,
+    Gate,
+    GateTrip,
+    ProductJudge,
+    RuleJudge,
+    Turn,
+    Verdict,
+    default_gates,
+    moderation_verdicts,
+)
 from ._labels import LABEL_PRESETS
-from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
+from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, HistoryOption, Linker
 from ._links import UTM, LinkBuilder, LinkContext, QueryTracking, add_query
 from ._merchants import (
     AdapterFailure,
@@ -58,14 +72,17 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
     __version__ = "0+unknown"
 
 __all__ = [
+    "CONVERSATION_CATEGORIES",
     "DEFAULT_MAX_LINKS",
     "DEFAULT_MIN_GAP",
     "DEFAULT_PRICE_MAX_AGE",
     "LABEL_PRESETS",
     "POLICY_VERSION",
+    "REGULATED_CATEGORIES",
     "UTM",
     "AdapterFailure",
     "AnswerError",
+    "AnswerJudge",
     "AuditReport",
     "Availability",
     "Candidate",
@@ -73,10 +90,13 @@ __all__ = [
     "CatalogError",
     "CommercialTerms",
     "ConfigError",
+    "Conversation",
+    "ConversationJudge",
     "DemoAnswer",
     "Gate",
     "GateTrip",
     "GoogleMerchantFeed",
+    "HistoryOption",
     "HouseShop",
     "IndexFileError",
     "Insertion",
@@ -95,16 +115,20 @@ __all__ = [
     "OpenAIProductFeed",
     "Product",
     "ProductIndex",
+    "ProductJudge",
     "QAPair",
     "QueryTracking",
     "RejectedRow",
     "RelevanceProfile",
+    "RuleJudge",
     "ShoplinkError",
     "ShoplinkFile",
     "Skip",
     "SkipReason",
     "SourceRow",
     "TaobaoUnionExport",
+    "Turn",
+    "Verdict",
     "add_query",
     "atext_deltas",
     "audit",
@@ -116,5 +140,6 @@ __all__ = [
     "installed_merchants",
     "load_catalog",
     "load_qa",
+    "moderation_verdicts",
     "text_deltas",
 ]

@@ -20,16 +20,25 @@ import bisect
 import datetime as _dt
 import functools
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from collections.abc import Set as AbstractSet
 
 import attrs
 
 from ._catalog import Catalog
 from ._exceptions import AnswerError, ConfigError, LinkError
-from ._gates import Gate, GateSet, GateTrip, GrowingAnswer, default_gates
 from ._html import HtmlLayout
 from ._index import ProductIndex
+from ._judge import AnswerCheck, Bench, Conversation, Gate, RuleJudge, Turn, Verdict, default_gates
+from ._judge._advice import advice_in_block
 from ._labels import (
     count_scripts,
     detect_language,
@@ -40,13 +49,12 @@ from ._labels import (
 from ._links import LinkContext
 from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
-from ._model import Product
+from ._model import Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._rank import (
     POLICY_VERSION,
     Choice,
     Evidence,
-    advised_against,
     choose,
     sentence_ends,
     sentence_span,
@@ -81,6 +89,11 @@ DEFAULT_MIN_GAP = 10
 
 #: What ``Linker(gates=...)`` accepts: gates, or paths to term files, or None.
 GatesOption = Iterable["Gate | str | os.PathLike[str]"] | None
+
+#: What ``link(history=...)`` accepts: earlier turns, oldest first, each a
+#: ``Turn``, a chat message mapping (``{"role": ..., "content": ...}``, the
+#: shape of OpenAI's and Anthropic's messages) or a string (a user turn).
+HistoryOption = Iterable["Turn | Mapping[str, object] | str"] | None
 
 
 class _Default:
@@ -144,11 +157,23 @@ class Linker:
             no cap.
         min_gap: at least this many characters between two links
             (default 10; 0 for none).
-        gates: topics beside which no link goes.  Default: the built-in
-            ``default_gates()`` (medical, self-harm, minors, refusals).  Pass
-            ``Gate`` objects and/or paths of term files to use instead (add
-            ``*shoplink.default_gates()`` to keep the built-in ones); None or
-            ``()`` turns gating off.
+        gates: the term lists of the built-in judge (``RuleJudge``).
+            Default: ``default_gates()`` (medical, self-harm, minors,
+            refusals; drug, medical-device, health-food and tobacco
+            products).  Pass ``Gate`` objects and/or paths of term files to
+            use instead (add ``*shoplink.default_gates()`` to keep the
+            built-in ones); None or ``()`` turns the built-in judge off.
+        judges: the judges to consult, replacing the built-in one: objects
+            with ``judge_conversation``, ``judge_answer`` and/or
+            ``judge_product`` (``ConversationJudge``, ``AnswerJudge``,
+            ``ProductJudge``).  Include ``shoplink.RuleJudge()`` to keep
+            the built-in judge beside your own.  Default: the built-in
+            judge with ``gates``.
+        allow_regulated: product categories cleared for linking, from
+            ``REGULATED_CATEGORIES`` (``"drug"``, ``"medical_device"``,
+            ``"health_food"``, ``"tobacco"``); default none: products in
+            those categories are never linked, since advertising them is
+            regulated.
         templates: a folder or Jinja loader with templates overriding the
             built-in ones (any subset, by name: ``inline.md.j2``,
             ``card.html.j2``, ``reference_list.md.j2``, ...).
@@ -181,6 +206,8 @@ class Linker:
         templates: TemplateSource = None,
         min_gap: int = DEFAULT_MIN_GAP,
         gates: GatesOption | _Default = _DEFAULT_GATES,
+        judges: Iterable[object] | _Default = _DEFAULT_GATES,
+        allow_regulated: Iterable[str] = (),
         price_max_age: _dt.timedelta | None = DEFAULT_PRICE_MAX_AGE,
         reference_numbering: str = "continue",
         index: ProductIndex | str | os.PathLike[str] | None = None,
@@ -206,7 +233,14 @@ class Linker:
         if not isinstance(catalog, Catalog):
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
         self.min_gap = min_gap
-        self._gates = GateSet(_gate_list(gates))
+        if isinstance(judges, _Default):
+            gate_list = _gate_list(gates)
+            judges = [RuleJudge(gate_list)] if gate_list else []
+        elif not isinstance(gates, _Default):
+            raise ConfigError("pass gates= or judges=, not both (RuleJudge(gates) is a judge)")
+        if isinstance(allow_regulated, str):
+            allow_regulated = (allow_regulated,)
+        self._judges = Bench(list(judges), allow_regulated)
         self.style = style
         self.format = format
         self.label = validate_label(label)
@@ -222,8 +256,33 @@ class Linker:
 
     @property
     def gates(self) -> tuple[Gate, ...]:
-        """The gates in force (empty when gating is off)."""
-        return self._gates.gates
+        """The gates of the built-in judge in force (empty when it is off)."""
+        return self._judges.gates
+
+    @property
+    def judges(self) -> tuple[object, ...]:
+        """The judges consulted (empty when judgement is off)."""
+        return self._judges.judges
+
+    def judge_conversation(
+        self,
+        query: str | None = None,
+        *,
+        history: HistoryOption = None,
+        moderation: object = None,
+    ) -> tuple[Verdict, ...]:
+        """The verdicts on a conversation: why its answer would carry no links.
+
+        Empty when links may appear.  ``link`` asks the same (and records
+        the verdicts in ``LinkResult.verdicts``); ask directly to decide
+        before the answer exists, e.g. whether to show shopping at all.
+
+        Raises:
+            AnswerError: the query or a turn is not text.
+            ConfigError: ``moderation`` is in no shape understood.
+        """
+        query_text = _as_text(query, "query") if query is not None else ""
+        return self._judges.conversation(Conversation(query_text, _turns(history)), moderation)
 
     @property
     def catalog(self) -> Catalog:
@@ -248,6 +307,8 @@ class Linker:
         *,
         now: _dt.datetime | None = None,
         context: LinkContext | None = None,
+        history: HistoryOption = None,
+        moderation: object = None,
     ) -> LinkResult:
         """Link the products that ``answer`` names.
 
@@ -260,23 +321,36 @@ class Linker:
                 current time, UTC).
             context: answer and conversation ids for the merchants' URL
                 builders (tracking); position and style are filled in.
+            history: the conversation's earlier turns, oldest first
+            (``HistoryOption``): judged like the query (a user who said
+                earlier that they are 15 is still 15).
+            moderation: an upstream moderation result for this
+                conversation (OpenAI's or Azure's, or a set of flags; see
+                ``docs/safety.md``): any flagged category blocks every link.
 
         Returns:
             A ``LinkResult``.  Its ``text`` is ``answer`` with link markup
-            inserted; nothing of ``answer`` is changed or removed.
+            inserted; nothing of ``answer`` is changed or removed.  Its
+            ``verdicts`` say why links were blocked, if they were.
 
         Raises:
             AnswerError: ``answer`` is not text or not valid UTF-8.
+            ConfigError: ``moderation`` is in no shape understood.
         """
         text = _as_text(answer, "answer")
         query_text = _as_text(query, "query") if query is not None else ""
+        verdicts = self._judges.conversation(
+            Conversation(query_text, _turns(history)), moderation
+        )
         snap = self._snapshot
         index = snap.index
         hits = index.find(text)
         if not hits:
-            return LinkResult(text, text, (), (), (), self.style, self.format)
+            return LinkResult(
+                text, text, (), (), (), self.style, self.format, verdicts=verdicts
+            )
         moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
-        return _Run(self, snap, text, query_text, moment, context).execute(hits)
+        return _Run(self, snap, text, query_text, moment, context, verdicts=verdicts).execute(hits)
 
     def _link_from(
         self,
@@ -290,6 +364,7 @@ class Linker:
         layout: MarkdownLayout | HtmlLayout | None = None,
         released: int | None = None,
         found: list[Hit] | None = None,
+        verdicts: tuple[Verdict, ...] | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
         """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
 
@@ -316,6 +391,8 @@ class Linker:
         ``snap_at`` in ``text``.
         """
         query_text = _as_text(query, "query") if query is not None else ""
+        if verdicts is None:
+            verdicts = self._judges.conversation(Conversation(query_text))
         snap = self._snapshot
         if carry is not None and (
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
@@ -325,10 +402,15 @@ class Linker:
         if upto is not None:
             hits = hits[: bisect.bisect_left(hits, upto, key=lambda h: h.start)]
         if not hits:
-            return LinkResult(text, text, (), (), (), self.style, self.format), carry
-        # The answer's gates, checked along the stream on the new text only.
-        growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
-        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing, released)
+            return LinkResult(
+                text, text, (), (), (), self.style, self.format, verdicts=verdicts
+            ), carry
+        # The answer's judges, asked along the stream on the new text only.
+        growing = carry.answer_check if carry is not None else self._judges.answer_check()
+        run = _Run(
+            self, snap, text, query_text, now, None, carry, scan, layout, growing, released,
+            verdicts=verdicts,
+        )
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -362,6 +444,40 @@ class Linker:
     def streamer(self, query: str | None = None) -> LinkStream:
         """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``."""
         return LinkStream(self, query)
+
+
+def _turns(history: HistoryOption) -> tuple[Turn, ...]:
+    """``history`` as turns (see ``HistoryOption``)."""
+    if history is None:
+        return ()
+    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
+        raise AnswerError("history must be a sequence of turns, not a single value")
+    out: list[Turn] = []
+    for i, item in enumerate(history):
+        if isinstance(item, Turn):
+            out.append(item)
+            continue
+        if isinstance(item, (str, bytes, bytearray)):
+            out.append(Turn("user", _as_text(item, f"history[{i}]")))
+            continue
+        if not isinstance(item, Mapping):
+            raise AnswerError(
+                f"history[{i}] must be a Turn, a message mapping or a string, "
+                f"got {type(item).__name__}"
+            )
+        role = item.get("role")
+        if role not in ("user", "assistant", "system", "developer", "tool"):
+            raise AnswerError(f"history[{i}].role must be 'user' or 'assistant', got {role!r}")
+        if role != "user" and role != "assistant":
+            continue  # system and tool messages say nothing of the user
+        content = item.get("content")
+        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+            content = "\n".join(
+                str(part.get("text", "")) for part in content if isinstance(part, Mapping)
+            )
+        said = _as_text(content, f"history[{i}].content")
+        out.append(Turn("user" if role == "user" else "assistant", said))
+    return tuple(out)
 
 
 def _gate_list(gates: GatesOption | _Default) -> list[Gate]:
@@ -457,8 +573,9 @@ class _Run:
         carry: _Carry | None = None,
         scan: ScanPoint | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
-        answer_gates: GrowingAnswer | None = None,
+        answer_gates: AnswerCheck | None = None,
         released: int | None = None,
+        verdicts: tuple[Verdict, ...] = (),
     ) -> None:
         self.linker = linker
         self.context = (
@@ -498,18 +615,20 @@ class _Run:
         self._sentences: dict[tuple[int, int], Evidence] = {}
         self._sentence_ends: dict[tuple[int, int], list[int]] = {}  # by block span
         self.accepted: list[_Accepted] = []  # by mention start
-        gates = linker._gates
-        self.query_trip: GateTrip | None
-        if carry is not None:  # the same query: no need to check it again
-            self.query_trip = carry.query_trip
-        else:
-            self.query_trip = gates.check_query(query) if gates else None
+        # The conversation's verdicts (query, earlier turns, moderation):
+        # the first blocks every mention.
+        self.verdicts = verdicts
+        self.query_trip: Verdict | None = verdicts[0] if verdicts else None
         self.answer_gates = answer_gates
-        self.answer_trips: list[GateTrip] = []
-        if gates and self.query_trip is None:
-            self.answer_trips = (
-                answer_gates.check(text) if answer_gates is not None else gates.check_answer(text)
-            )
+        self.answer_trips: list[Verdict] = []
+        if self.query_trip is None:
+            check = answer_gates if answer_gates is not None else linker._judges.answer_check()
+            if check is not None:
+                self.answer_trips = check(text)
+        # Advice against products: the cue per mention (by start) found in
+        # its block, and the products advised against so far, with why.
+        self.cues: dict[int, str] = {}
+        self.advised: dict[str, str] = {}
         self.carry_out: _Carry | None = None  # set by ``execute``
         self._anchors: tuple[tuple[tuple[int, int, Block], ...], int] = ((), 0)  # by ``_resume``
         # Offers made for links (same catalog, now and max_age in a stream).
@@ -568,8 +687,7 @@ class _Run:
         if snap_hit == len(hits):
             lang_state = self.languages.state()
         outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
-        decided: tuple[list[_Accepted], frozenset[str], frozenset[int], frozenset[str]] | None
-        decided = None
+        decided: _Decided | None = None
         for g, group in enumerate(groups):
             if g == cut:
                 decided = self._decided()
@@ -578,6 +696,7 @@ class _Run:
             # Only the block is consulted (never later text), so a stream
             # decides exactly as a whole answer does.
             order = sorted(group, key=lambda i: (not self.snap.index.is_specific(hits[i].key), i))
+            self._advise(hits, group)
             for i in order:
                 outcomes[i] = self._one(hits[i], langs[i])
         if decided is None:
@@ -618,16 +737,16 @@ class _Run:
             + tuple(self._block_span(hit) for hit in hits[first:snap_hit]),
             anchors=kept_anchors + self._anchors_of(hits, anchors_from, snap_hit),
             first_trip=self.answer_trips[0] if self.answer_trips else None,
-            query_trip=self.query_trip,
             first_number=self.first_number,
             offers_seen=self.offers_seen,
             rows_seen=self.rows_seen,
             cards_done=self.cards_done,
-            answer_gates=self.answer_gates,
+            answer_check=self.answer_gates,
             accepted=tuple(decided[0]),
             linked=decided[1],
             linked_keys=decided[2],
             by_generic=decided[3],
+            advised=decided[4],
             lang_state=lang_state,
             insertions=tuple(self.insertions[:n_ins]),
             links=tuple(self.links[:n_links]),
@@ -652,6 +771,7 @@ class _Run:
                 insertions=tuple(self.insertions),
                 style=self.linker.style,
                 format=self.linker.format,
+                verdicts=(*self.verdicts, *self.answer_trips),
             )
         blocks, links = self.linker._renderer.finish(
             self.text,
@@ -679,7 +799,33 @@ class _Run:
             insertions=tuple(self.insertions),
             style=self.linker.style,
             format=self.linker.format,
+            verdicts=(*self.verdicts, *self.answer_trips),
         )
+
+    def _advise(self, hits: Sequence[Hit], group: Sequence[int]) -> None:
+        """Find the block's advice against its mentions, before any of them is decided.
+
+        A cue anywhere in the block counts for every mention of the product
+        in the block (the block is read whole, as for choosing), and for
+        every later block; earlier blocks are decided already (a stream
+        has sent them).
+        """
+        if self.query_trip is not None:
+            return
+        span = self._block_span(hits[group[0]])
+        cues = advice_in_block(self.text, span, [(hits[i].start, hits[i].end) for i in group])
+        index, catalog = self.snap.index, self.snap.catalog
+        for i, cue in zip(group, cues, strict=True):
+            if cue is None:
+                continue
+            hit = hits[i]
+            self.cues[hit.start] = cue
+            if not index.is_specific(hit.key):
+                continue  # "别买面膜" is about the kind, not one product
+            detail = f"{cue!r} at {hit.start} advises against {self.text[hit.start : hit.end]!r}"
+            for profile in index.profiles(hit.key):
+                for offer in catalog.offers(profile.product_id):
+                    self.advised.setdefault(offer.id, detail)
 
     def _context_at(self, position: int) -> LinkContext:
         """The link context for the link at ``position`` (1-based), made once."""
@@ -739,7 +885,7 @@ class _Run:
             self._sentences[sspan] = sentence
         return evidence, sentence
 
-    def _gated(self, hit: Hit) -> GateTrip | None:
+    def _gated(self, hit: Hit) -> Verdict | None:
         if self.query_trip is not None:
             return self.query_trip
         if self.answer_trips:
@@ -797,6 +943,7 @@ class _Run:
         self.linked = set(carry.linked)
         self.linked_keys = set(carry.linked_keys)
         self.by_generic = set(carry.by_generic)
+        self.advised = dict(carry.advised)
         self.languages.restore(carry.lang_state)
         self.insertions = list(carry.insertions)
         self.links = list(carry.links)
@@ -822,7 +969,7 @@ class _Run:
 
     def _one(self, hit: Hit, lang: str) -> _Accepted | tuple[SkipReason, str]:
         """Decide one hit: accept it (and reserve its product) or say why not."""
-        text, linker, catalog = self.text, self.linker, self.snap.catalog
+        linker, catalog = self.linker, self.snap.catalog
         trip = self._gated(hit)
         if trip is not None:
             return SkipReason.GATED, trip.describe()
@@ -833,26 +980,41 @@ class _Run:
         where = self.layout.refusal(hit.start, hit.end)
         if where is not None:
             return SkipReason(where.value), ""
+        cue = self.cues.get(hit.start)
+        if cue is not None:
+            # "别买X", "X踩雷了", "skip the X": a link would recommend what
+            # the answer advises against.
+            return SkipReason.ADVISED_AGAINST, f"{cue!r} advises against it"
+        index = self.snap.index
+        specific = index.is_specific(hit.key)
+        if self.advised and specific:
+            advised = self.advised
+            why = next(
+                (advised[p.product_id] for p in index.profiles(hit.key) if p.product_id in advised),
+                None,
+            )
+            if why is not None:
+                return SkipReason.ADVISED_AGAINST, why
         if hit.key in self.linked_keys:
             # A name links once per answer: a second "面膜" linking to another
             # mask would read as two recommendations the answer never made.
             return SkipReason.ALREADY_LINKED, "this name is already linked"
         if linker.max_links is not None and len(self.accepted) >= linker.max_links:
             return SkipReason.CAPPED, f"max_links={linker.max_links}"
-        cue = advised_against(text, hit.start)
-        if cue is not None:
-            # "暂停美白面膜", "avoid the Pegasus": a link would recommend what
-            # the answer advises against.
-            return SkipReason.ADVISED_AGAINST, f"{cue!r} before the mention"
+        profiles, restricted = self._unrestricted(index.profiles(hit.key))
+        if not profiles:
+            assert restricted is not None
+            return SkipReason.RESTRICTED, restricted.describe()
         block, sentence = self._context(hit)
-        specific = self.snap.index.is_specific(hit.key)
         # A name may take the very product a generic word took for its item
         # (only that product: the item keeps one shop per answer).
         exclude: AbstractSet[str] = (
             _Except(self.linked, self.by_generic) if specific and self.by_generic else self.linked
         )
+        if self.advised:
+            exclude = _Union(exclude, self.advised.keys())
         decision = choose(
-            self.snap.index.profiles(hit.key),
+            profiles,
             query=self.query,
             context=block,
             sentence=sentence,
@@ -860,6 +1022,11 @@ class _Run:
             exclude=exclude,  # read only while choosing
         )
         if not isinstance(decision, Choice):
+            if decision.reason == "already_linked" and self.advised:
+                advised = self.advised
+                whys = [advised[p.product_id] for p in profiles if p.product_id in advised]
+                if whys and all(p.product_id in exclude for p in profiles):
+                    return SkipReason.ADVISED_AGAINST, whys[0]
             return SkipReason(decision.reason), decision.detail
         product = catalog[decision.product_id]
         position = len(self.accepted) + 1
@@ -912,13 +1079,31 @@ class _Run:
             self.by_generic.add(product.id)
         return accepted
 
-    def _decided(self) -> tuple[list[_Accepted], frozenset[str], frozenset[int], frozenset[str]]:
+    def _unrestricted(
+        self, profiles: Sequence[RelevanceProfile]
+    ) -> tuple[Sequence[RelevanceProfile], Verdict | None]:
+        """``profiles`` less those in a regulated category, and the first such verdict."""
+        judges = self.linker._judges
+        verdict: Verdict | None = None
+        kept: list[RelevanceProfile] = []
+        for profile in profiles:
+            found = judges.product(profile)
+            if found is None:
+                kept.append(profile)
+            elif verdict is None:
+                verdict = found
+        if verdict is None:
+            return profiles, None
+        return tuple(kept), verdict
+
+    def _decided(self) -> _Decided:
         """What later blocks' decisions read, as it stands now (for a carry)."""
         return (
             list(self.accepted),
             frozenset(self.linked),
             frozenset(self.linked_keys),
             frozenset(self.by_generic),
+            dict(self.advised),
         )
 
     def _neighbours(self, hit: Hit) -> list[tuple[Placement, str, str]]:
@@ -1063,6 +1248,30 @@ def _find_after(snap: _Snapshot, text: str, carry: _Carry | None) -> list[Hit]:
     return snap.index.find(text)
 
 
+class _Union(AbstractSet[str]):
+    """``a | b``, read in place (no copy per mention)."""
+
+    __slots__ = ("_a", "_b")
+
+    def __init__(self, a: AbstractSet[str], b: AbstractSet[str]) -> None:
+        self._a = a
+        self._b = b
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._a or item in self._b
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._a
+        yield from (item for item in self._b if item not in self._a)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# What the decisions so far leave for later blocks (``_Run._decided``).
+_Decided = tuple[list["_Accepted"], frozenset[str], frozenset[int], frozenset[str], dict[str, str]]
+
+
 class _Except(AbstractSet[str]):
     """``whole`` less ``but``, read in place (no copy per mention)."""
 
@@ -1102,17 +1311,17 @@ class _Carry:
     # Per block holding decided hits: its first hit, its index and the block
     # object itself (``_Run._resume``).
     anchors: tuple[tuple[int, int, Block], ...]
-    first_trip: GateTrip | None  # the answer's first gate trip when decided
-    query_trip: GateTrip | None
+    first_trip: Verdict | None  # the answer's first verdict when decided
     first_number: int  # of the reference markers
     offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
     rows_seen: dict[tuple[object, ...], str]  # another: card rows rendered
     cards_done: dict[int, tuple[Link, Link]]  # and another: cards whose rows are out
-    answer_gates: GrowingAnswer | None  # the gates' scan of the answer so far
+    answer_check: AnswerCheck | None  # the judges' reading of the answer so far
     accepted: tuple[_Accepted, ...]
     linked: frozenset[str]
     linked_keys: frozenset[int]
     by_generic: frozenset[str]
+    advised: dict[str, str]  # products advised against, with why
     lang_state: tuple[int, int, int]
     insertions: tuple[Insertion, ...]
     links: tuple[Link, ...]

@@ -171,11 +171,6 @@ def _clause_features(clause: str, out: set[str]) -> None:
 _NEGATION_HINTS = (*_CUES_ZH, "no", "never", "avoid", "without", "instead", "rather", "n't")
 
 
-# The only non-ASCII characters that ``re.IGNORECASE`` matches to ASCII
-# letters (checked over every code point); ``str.lower`` maps none of them to
-# its ASCII partner, so text holding one skips the hint test.
-_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
-
 # Where one of the hints occurs: one pass over the text instead of a
 # substring search per hint.  (``re.IGNORECASE`` would spare the ``lower()``
 # but makes the search five times slower.)
@@ -189,27 +184,6 @@ def _negated(folded: str) -> bool:
     return _NEGATION.search(folded) is not None
 
 
-_CLAUSE_CI = re.compile(_CLAUSE.pattern, re.IGNORECASE)
-_NEGATION_CI = re.compile(_NEGATION.pattern, re.IGNORECASE)
-
-
-def advised_against(text: str, start: int) -> str | None:
-    """The negation cue before ``start`` in its clause, if the answer advises against it.
-
-    ``泛红期间暂停美白面膜`` and "avoid the Pegasus on mud" name a product in
-    order to steer the reader away from it; linking it would recommend what
-    the answer does not.  Only a cue *before* the mention counts: "CeraVe
-    cream is not greasy" says something good about it.  The clause is the
-    text back to the previous clause punctuation (at most 200 characters).
-    """
-    window = text[max(0, start - 200) : start]
-    if _HINT.search(window.lower()) is None and _FOLDS_TO_ASCII.search(window) is None:
-        return None  # no cue can match (the common case): skip both scans
-    clause_start = 0
-    for match in _CLAUSE_CI.finditer(window):
-        clause_start = match.end()
-    found = _NEGATION_CI.search(window, clause_start)
-    return found.group() if found else None
 
 
 def features(text: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    from ._judge import Verdict
     from ._offers import Offer
 
 __all__ = [
@@ -44,6 +45,7 @@ class SkipReason(str, enum.Enum):
     OUT_OF_STOCK = "out_of_stock"
     AMBIGUOUS = "ambiguous"
     GATED = "gated"
+    RESTRICTED = "restricted"
     ADVISED_AGAINST = "advised_against"
     RENDER_FAILED = "render_failed"
     LINK_FAILED = "link_failed"
@@ -187,6 +189,10 @@ class LinkResult:
         skipped: mentions of catalog keywords that were not linked, by position.
         insertions: every inserted piece of markup, by offset in ``original``.
         style, format: the form the links were rendered in.
+        verdicts: why links did not belong: the conversation's verdicts
+            (query, earlier turns, an upstream moderation result), then,
+            when the answer names a product, the answer's.  Empty when
+            nothing was found.
     """
 
     original: str
@@ -196,6 +202,7 @@ class LinkResult:
     insertions: tuple[Insertion, ...]
     style: str = "inline"
     format: str = "markdown"
+    verdicts: tuple[Verdict, ...] = ()
 
     def strip(self) -> str:
         """Remove every insertion from ``text``; equals ``original`` by design."""
@@ -221,4 +228,14 @@ class LinkResult:
             "links": [link.to_dict() for link in self.links],
             "skipped": [skip.to_dict() for skip in self.skipped],
             "insertions": [{"at": i.at, "text": i.text} for i in self.insertions],
+            "verdicts": [
+                {
+                    "category": v.category,
+                    "evidence": v.evidence,
+                    "source": v.source,
+                    "end": v.end,
+                    "judge": v.judge,
+                }
+                for v in self.verdicts
+            ],
         }

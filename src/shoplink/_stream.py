@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AnswerError
 from ._html import HtmlIncremental, HtmlLayout
+from ._judge import Conversation
 from ._markdown import MarkdownLayout, MarkdownScan
 from ._matcher import GrowingCandidates, Hit
 from ._result import Insertion, LinkResult
@@ -206,10 +207,8 @@ class LinkStream:
         # link may be made (``max_links=0``, or the query trips a gate: every
         # mention is then gated); once ``max_links`` links and what goes
         # with them are out (later mentions are capped).
-        gates = self._linker._gates
-        self._plain = self._linker.max_links == 0 or (
-            bool(gates) and gates.check_query(query or "") is not None
-        )
+        self._verdicts = self._linker._judges.conversation(Conversation(query or ""))
+        self._plain = self._linker.max_links == 0 or bool(self._verdicts)
         if self._plain:
             self._list_in_body = False  # no link, so no list either
         # What the last re-link decided for the blocks before ``C``.
@@ -368,6 +367,7 @@ class LinkStream:
             layout,
             self._pos,
             hits,
+            self._verdicts,
         )
         return result
 
