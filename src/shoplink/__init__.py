@@ -32,6 +32,7 @@ from ._exceptions import (
     IndexFileError,
     LinkError,
     ShoplinkError,
+    StreamError,
 )
 from ._gates import Gate, GateTrip, default_gates
 from ._index import ProductIndex
@@ -47,9 +48,17 @@ from ._merchants import (
 )
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
+from ._options import LinkOptions
 from ._rank import POLICY_VERSION
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
-from ._stream import LinkStream, atext_deltas, chunk_text, text_deltas
+from ._stream import (
+    AsyncLinkIterator,
+    LinkIterator,
+    LinkStream,
+    atext_deltas,
+    chunk_text,
+    text_deltas,
+)
 from ._styles import default_stylesheet
 
 try:
@@ -66,6 +75,7 @@ __all__ = [
     "UTM",
     "AdapterFailure",
     "AnswerError",
+    "AsyncLinkIterator",
     "AuditReport",
     "Availability",
     "Candidate",
@@ -86,6 +96,8 @@ __all__ = [
     "LinkBuilder",
     "LinkContext",
     "LinkError",
+    "LinkIterator",
+    "LinkOptions",
     "LinkResult",
     "LinkStream",
     "Linker",
@@ -104,6 +116,7 @@ __all__ = [
     "Skip",
     "SkipReason",
     "SourceRow",
+    "StreamError",
     "TaobaoUnionExport",
     "add_query",
     "atext_deltas",

@@ -20,8 +20,9 @@ import bisect
 import datetime as _dt
 import functools
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -42,6 +43,7 @@ from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
+from ._options import CallOptions, LinkOptions
 from ._rank import (
     POLICY_VERSION,
     Choice,
@@ -61,9 +63,12 @@ from ._result import (
     SkipReason,
     apply_insertions,
 )
-from ._stream import LinkStream, link_astream, link_stream
+from ._stream import AsyncLinkIterator, LinkIterator, LinkStream, link_astream, link_stream
 from ._styles import Form
 from ._urls import href_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_MAX_LINKS", "DEFAULT_MIN_GAP", "GatesOption", "Linker"]
 
@@ -282,7 +287,7 @@ class Linker:
         self,
         text: str,
         query: str | None,
-        now: _dt.datetime,
+        options: CallOptions,
         carry: _Carry | None,
         snap_at: int,
         scan: ScanPoint | None = None,
@@ -291,9 +296,12 @@ class Linker:
         released: int | None = None,
         found: list[Hit] | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
-        """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
+        """``link(text, query, **options)``, resuming from ``carry`` (for ``LinkStream``).
 
-        ``carry`` is what an earlier call on a prefix of ``text`` returned:
+        ``options``: the stream's per-call options, its ``now`` set (the
+        stream's clock).  ``carry`` is what an earlier call on a prefix of
+        ``text`` returned, with the same linker and options (a stream pins
+        both; a carry for another ``now`` is dropped):
         the decisions and output for the hits of the blocks that ended
         before its ``snap_at``.  They are reused when the hits and blocks
         there are still the same (checked; otherwise everything is linked
@@ -317,6 +325,7 @@ class Linker:
         """
         query_text = _as_text(query, "query") if query is not None else ""
         snap = self._snapshot
+        now = options.now if options.now is not None else _dt.datetime.now(_dt.timezone.utc)
         if carry is not None and (
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
         ):
@@ -328,7 +337,10 @@ class Linker:
             return LinkResult(text, text, (), (), (), self.style, self.format), carry
         # The answer's gates, checked along the stream on the new text only.
         growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
-        run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing, released)
+        run = _Run(
+            self, snap, text, query_text, now, options.context,
+            carry, scan, layout, growing, released,
+        )  # fmt: skip
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -336,32 +348,59 @@ class Linker:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
 
-    def stream(self, chunks: Iterable[str | bytes], query: str | None = None) -> Iterator[str]:
+    def stream(
+        self,
+        chunks: Iterable[str | bytes],
+        query: str | None = None,
+        **options: Unpack[LinkOptions],
+    ) -> LinkIterator:
         """Link an answer while it streams: yield the linked text piece by piece.
 
-        The pieces joined equal ``link(whole_answer, query).text``; text is
-        held back only while it could still become part of a link (see
-        ``docs/streaming.md`` for the bound).
+        The pieces joined equal ``link(whole_answer, query, now=...,
+        context=...).text``; text is held back only while it could still
+        become part of a link (see ``docs/streaming.md`` for the bound).
+        Once the iteration has ended, the iterator's ``result`` is that
+        ``link`` call's ``LinkResult``, field for field.
 
         Args:
             chunks: the answer's text chunks, cut anywhere (``text_deltas``
                 turns LLM client chunks into text).
             query: the user's question.
+            now: the time prices are judged fresh against (default: the
+                current time, UTC, taken once when the stream starts).
+            context: answer and conversation ids for the merchants' URL
+                builders (tracking), as for ``link``.
+
+        Returns:
+            A ``LinkIterator``: an iterator of text with a ``result``.
 
         Raises:
-            AnswerError: a chunk is not text or not valid UTF-8.
+            AnswerError: ``query`` is not text (at once), or a chunk is not
+                text or not valid UTF-8 (while iterating).
+            ConfigError: ``now`` or ``context`` is of the wrong type.
         """
-        return link_stream(self, chunks, query)
+        return link_stream(self, chunks, query, **options)
 
     def astream(
-        self, chunks: AsyncIterable[str | bytes], query: str | None = None
-    ) -> AsyncIterator[str]:
-        """``stream`` for an async iterable of chunks; an async iterator of text."""
-        return link_astream(self, chunks, query)
+        self,
+        chunks: AsyncIterable[str | bytes],
+        query: str | None = None,
+        **options: Unpack[LinkOptions],
+    ) -> AsyncLinkIterator:
+        """``stream`` for an async iterable of chunks: an ``AsyncLinkIterator`` of text.
 
-    def streamer(self, query: str | None = None) -> LinkStream:
-        """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``."""
-        return LinkStream(self, query)
+        Takes ``now=`` and ``context=`` as ``stream`` does; its ``result``
+        is the whole answer's ``LinkResult`` once the iteration has ended.
+        """
+        return link_astream(self, chunks, query, **options)
+
+    def streamer(self, query: str | None = None, **options: Unpack[LinkOptions]) -> LinkStream:
+        """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``.
+
+        Takes ``now=`` and ``context=`` as ``stream`` does; after ``flush``
+        its ``result`` is the whole answer's ``LinkResult``.
+        """
+        return LinkStream(self, query, **options)
 
 
 def _gate_list(gates: GatesOption | _Default) -> list[Gate]:
