@@ -368,7 +368,40 @@ def _client_check(module: str) -> Callable[..., None]:
     return check
 
 
-def check_streaming_4(
+def check_streaming_2(
+    source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = demo_answer()
+    sent: list[str] = []
+    receipts: list[dict[str, Any]] = []
+
+    class Done:  # ``send`` is called plain and awaited, as in check_streaming_1
+        def __await__(self) -> Iterator[None]:
+            return iter(())
+
+    def send(piece: str) -> Done:
+        sent.append(piece)
+        return Done()
+
+    namespace = {
+        "chunks": pieces(answer),
+        "async_chunks": aiterate(pieces(answer, 5)),
+        "query": QUERY,
+        "send": send,
+        "save_receipt": receipts.append,
+        "answer_id": "a-1",
+        "conversation_id": "c-9",
+    }
+    run_block(source, name, namespace)
+    context = shoplink.LinkContext(answer_id="a-1", conversation_id="c-9")
+    whole = shoplink.Linker(shoplink.demo_catalog()).link(answer, query=QUERY, context=context)
+    # pull, async and push: the same answer and the same receipt three times over.
+    assert "".join(sent) == whole.text * 3
+    assert receipts == [whole.to_dict()] * 3
+    assert whole.links and whole.skipped
+
+
+def check_streaming_5(
     source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shoplink_jsonl(tmp_path / "catalog.jsonl")
@@ -389,7 +422,7 @@ def check_streaming_4(
     assert "（广告）" in body
 
 
-def check_streaming_5(
+def check_streaming_6(
     source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answer = demo_answer()
@@ -420,10 +453,11 @@ CHECKS: dict[str, Callable[[str, str, Path, pytest.MonkeyPatch], None]] = {
     "docs/merchants.md #2": check_merchants_2,
     "docs/performance.md #1": check_performance_1,
     "docs/streaming.md #1": check_streaming_1,
-    "docs/streaming.md #2": _client_check("openai"),
-    "docs/streaming.md #3": _client_check("anthropic"),
-    "docs/streaming.md #4": check_streaming_4,
+    "docs/streaming.md #2": check_streaming_2,
+    "docs/streaming.md #3": _client_check("openai"),
+    "docs/streaming.md #4": _client_check("anthropic"),
     "docs/streaming.md #5": check_streaming_5,
+    "docs/streaming.md #6": check_streaming_6,
 }
 
 

@@ -22,6 +22,7 @@ from shoplink import SkipReason, _linker, _markdown, _stream, _styles
 from shoplink._html import HtmlLayout
 from shoplink._judge import _gates
 from shoplink._markdown import MarkdownLayout, MarkdownScan, ScanPoint, _table_quirk
+from shoplink._options import CallOptions
 from shoplink._stream import _closed_end
 from tests.conftest import catalog_from_rows, product_row
 from tests.oracle import render
@@ -73,7 +74,7 @@ def _resume_steps(linker: shoplink.Linker, text: str, query: str | None) -> int:
     for stop in [*stops, len(text)]:
         prefix = text[:stop]
         before = carry
-        result, carry = linker._link_from(prefix, query, NOW, carry, _closed(linker, prefix))
+        result, carry = linker._link_from(prefix, query, CallOptions(now=NOW), carry, _closed(linker, prefix))
         assert result == linker.link(prefix, query, now=NOW), repr(prefix)
         if before is not None and before.hits and carry is not None:
             resumed += 1
@@ -256,7 +257,7 @@ def test_scan_before_closing_generated(doc: str) -> None:
 def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
     linker = shoplink.Linker(DEMO)
     first = "推荐理肤泉B5修复面膜，修护好。\n\n玉泽面膜也不错。\n\n"
-    _, carry = linker._link_from(first, QUERY, NOW, None, len(first))
+    _, carry = linker._link_from(first, QUERY, CallOptions(now=NOW), None, len(first))
     assert carry is not None and carry.hits
     later = NOW + dt.timedelta(days=30)
     for text, query, now in [
@@ -264,7 +265,7 @@ def test_a_carry_for_another_text_query_or_clock_is_dropped() -> None:
         (first + "雅漾面膜\n", None, NOW),
         (first + "雅漾面膜\n", QUERY, later),
     ]:
-        result, _ = linker._link_from(text, query, now, carry, len(text))
+        result, _ = linker._link_from(text, query, CallOptions(now=now), carry, len(text))
         assert result == linker.link(text, query, now=now)
 
 
@@ -312,10 +313,10 @@ def test_a_carry_whose_block_changed_is_dropped() -> None:
     # into a heading) must not be taken over: its block is not the same.
     linker = shoplink.Linker(DEMO)
     head = "推荐玉泽面膜。\n"
-    first, carry = linker._link_from(head, QUERY, NOW, None, len(head))
+    first, carry = linker._link_from(head, QUERY, CallOptions(now=NOW), None, len(head))
     assert carry is not None and carry.hits and first.links
     text = head + "===\n\n雅漾面膜\n"
-    result, _ = linker._link_from(text, QUERY, NOW, carry, len(text))
+    result, _ = linker._link_from(text, QUERY, CallOptions(now=NOW), carry, len(text))
     assert result == linker.link(text, QUERY, now=NOW)
     assert [link.start for link in result.links] == [text.rindex("面膜")]  # not in the heading
 
@@ -330,12 +331,12 @@ def test_a_growing_code_block_stays_out_of_the_carry(fence: str, refusal: SkipRe
     # in an earlier line, so that mention's record is not final yet.
     linker = shoplink.Linker(DEMO)
     head = "推荐玉泽面膜。\n\n" + fence + "雅漾面膜\n"
-    first, carry = linker._link_from(head, QUERY, NOW, None, len(head))
+    first, carry = linker._link_from(head, QUERY, CallOptions(now=NOW), None, len(head))
     assert [s.reason for s in first.skipped] == [refusal]
     assert carry is not None
     assert [h.start for h in carry.hits] == [head.index("玉泽")]
     text = head + ("    " if fence == "    " else "") + "抱歉，我无法提供\n"
-    result, _ = linker._link_from(text, QUERY, NOW, carry, len(text))
+    result, _ = linker._link_from(text, QUERY, CallOptions(now=NOW), carry, len(text))
     assert result == linker.link(text, QUERY, now=NOW)
     assert [s.reason for s in result.skipped] == [SkipReason.GATED]
 

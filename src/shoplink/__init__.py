@@ -32,6 +32,7 @@ from ._exceptions import (
     IndexFileError,
     LinkError,
     ShoplinkError,
+    StreamError,
 )
 from ._index import ProductIndex
 from ._judge import (
@@ -50,7 +51,7 @@ from ._judge import (
     moderation_verdicts,
 )
 from ._labels import LABEL_PRESETS
-from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, HistoryOption, Linker
+from ._linker import DEFAULT_MAX_LINKS, DEFAULT_MIN_GAP, Linker
 from ._links import UTM, LinkBuilder, LinkContext, QueryTracking, add_query
 from ._merchants import (
     AdapterFailure,
@@ -61,9 +62,17 @@ from ._merchants import (
 )
 from ._model import Availability, CommercialTerms, Merchant, Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
+from ._options import HistoryOption, LinkOptions
 from ._rank import POLICY_VERSION
 from ._result import Candidate, Insertion, Link, LinkResult, Skip, SkipReason
-from ._stream import LinkStream, atext_deltas, chunk_text, text_deltas
+from ._stream import (
+    AsyncLinkIterator,
+    LinkIterator,
+    LinkStream,
+    atext_deltas,
+    chunk_text,
+    text_deltas,
+)
 from ._styles import default_stylesheet
 
 try:
@@ -83,6 +92,7 @@ __all__ = [
     "AdapterFailure",
     "AnswerError",
     "AnswerJudge",
+    "AsyncLinkIterator",
     "AuditReport",
     "Availability",
     "Candidate",
@@ -106,6 +116,8 @@ __all__ = [
     "LinkBuilder",
     "LinkContext",
     "LinkError",
+    "LinkIterator",
+    "LinkOptions",
     "LinkResult",
     "LinkStream",
     "Linker",
@@ -126,6 +138,7 @@ __all__ = [
     "Skip",
     "SkipReason",
     "SourceRow",
+    "StreamError",
     "TaobaoUnionExport",
     "Turn",
     "Verdict",

@@ -9,7 +9,9 @@ naturally catch, so ``except ValueError`` keeps working::
     ├── ConfigError(ShoplinkError, ValueError)       bad arguments to Linker & co.
     ├── IndexFileError(ShoplinkError, ValueError)    a compiled index file that is stale,
     │                                                built for another catalog, or corrupt
-    └── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
+    ├── LinkError(ShoplinkError, ValueError)         a merchant's URL builder failed
+    └── StreamError(ShoplinkError, RuntimeError)     a stream used out of order: fed after
+                                                     its end, or its result read before it
 
 "No product for this mention" is never an exception: it is an ordinary
 result, recorded in ``LinkResult.skipped``.
@@ -24,6 +26,7 @@ __all__ = [
     "IndexFileError",
     "LinkError",
     "ShoplinkError",
+    "StreamError",
 ]
 
 
@@ -68,6 +71,14 @@ class ConfigError(ShoplinkError, ValueError):
     """An argument to a shoplink constructor or function is invalid."""
 
 
+class StreamError(ShoplinkError, RuntimeError):
+    """A stream was used out of order.
+
+    Raised by ``LinkStream.feed`` or ``flush`` after ``flush``, and when a
+    stream's ``result`` is read before the answer has ended (``flush``, or
+    the end of ``Linker.stream``/``astream``'s iteration).  A
+    ``RuntimeError`` too, as ``feed`` after ``flush`` always raised.
+    """
 
 
 class LinkError(ShoplinkError, ValueError):

@@ -20,24 +20,17 @@ import bisect
 import datetime as _dt
 import functools
 import os
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ._catalog import Catalog
-from ._exceptions import AnswerError, ConfigError, LinkError
+from ._exceptions import ConfigError, LinkError
 from ._html import HtmlLayout
 from ._index import ProductIndex
-from ._judge import AnswerCheck, Bench, Conversation, Gate, RuleJudge, Turn, Verdict, default_gates
+from ._judge import AnswerCheck, Bench, Conversation, Gate, RuleJudge, Verdict, default_gates
 from ._judge._advice import advice_in_block
 from ._labels import (
     count_scripts,
@@ -51,6 +44,7 @@ from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product, RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
+from ._options import CallOptions, HistoryOption, LinkOptions, as_text, turns
 from ._rank import (
     POLICY_VERSION,
     Choice,
@@ -69,9 +63,12 @@ from ._result import (
     SkipReason,
     apply_insertions,
 )
-from ._stream import LinkStream, link_astream, link_stream
+from ._stream import AsyncLinkIterator, LinkIterator, LinkStream, link_astream, link_stream
 from ._styles import Form
 from ._urls import href_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_MAX_LINKS", "DEFAULT_MIN_GAP", "GatesOption", "Linker"]
 
@@ -89,11 +86,6 @@ DEFAULT_MIN_GAP = 10
 
 #: What ``Linker(gates=...)`` accepts: gates, or paths to term files, or None.
 GatesOption = Iterable["Gate | str | os.PathLike[str]"] | None
-
-#: What ``link(history=...)`` accepts: earlier turns, oldest first, each a
-#: ``Turn``, a chat message mapping (``{"role": ..., "content": ...}``, the
-#: shape of OpenAI's and Anthropic's messages) or a string (a user turn).
-HistoryOption = Iterable["Turn | Mapping[str, object] | str"] | None
 
 
 class _Default:
@@ -281,8 +273,8 @@ class Linker:
             AnswerError: the query or a turn is not text.
             ConfigError: ``moderation`` is in no shape understood.
         """
-        query_text = _as_text(query, "query") if query is not None else ""
-        return self._judges.conversation(Conversation(query_text, _turns(history)), moderation)
+        query_text = as_text(query, "query") if query is not None else ""
+        return self._judges.conversation(Conversation(query_text, turns(history)), moderation)
 
     @property
     def catalog(self) -> Catalog:
@@ -337,10 +329,10 @@ class Linker:
             AnswerError: ``answer`` is not text or not valid UTF-8.
             ConfigError: ``moderation`` is in no shape understood.
         """
-        text = _as_text(answer, "answer")
-        query_text = _as_text(query, "query") if query is not None else ""
+        text = as_text(answer, "answer")
+        query_text = as_text(query, "query") if query is not None else ""
         verdicts = self._judges.conversation(
-            Conversation(query_text, _turns(history)), moderation
+            Conversation(query_text, turns(history)), moderation
         )
         snap = self._snapshot
         index = snap.index
@@ -356,7 +348,7 @@ class Linker:
         self,
         text: str,
         query: str | None,
-        now: _dt.datetime,
+        options: CallOptions,
         carry: _Carry | None,
         snap_at: int,
         scan: ScanPoint | None = None,
@@ -366,9 +358,12 @@ class Linker:
         found: list[Hit] | None = None,
         verdicts: tuple[Verdict, ...] | None = None,
     ) -> tuple[LinkResult, _Carry | None]:
-        """``link(text, query, now=now)``, resuming from ``carry`` (for ``LinkStream``).
+        """``link(text, query, **options)``, resuming from ``carry`` (for ``LinkStream``).
 
-        ``carry`` is what an earlier call on a prefix of ``text`` returned:
+        ``options``: the stream's per-call options, its ``now`` set (the
+        stream's clock).  ``carry`` is what an earlier call on a prefix of
+        ``text`` returned, with the same linker and options (a stream pins
+        both; a carry for another ``now`` is dropped):
         the decisions and output for the hits of the blocks that ended
         before its ``snap_at``.  They are reused when the hits and blocks
         there are still the same (checked; otherwise everything is linked
@@ -390,10 +385,11 @@ class Linker:
         Returns the result and the carry for the blocks ending at or before
         ``snap_at`` in ``text``.
         """
-        query_text = _as_text(query, "query") if query is not None else ""
+        query_text = as_text(query, "query") if query is not None else ""
         if verdicts is None:
             verdicts = self._judges.conversation(Conversation(query_text))
         snap = self._snapshot
+        now = options.now if options.now is not None else _dt.datetime.now(_dt.timezone.utc)
         if carry is not None and (
             not text.startswith(carry.text) or carry.query != query_text or carry.now != now
         ):
@@ -408,9 +404,9 @@ class Linker:
         # The answer's judges, asked along the stream on the new text only.
         growing = carry.answer_check if carry is not None else self._judges.answer_check()
         run = _Run(
-            self, snap, text, query_text, now, None, carry, scan, layout, growing, released,
-            verdicts=verdicts,
-        )
+            self, snap, text, query_text, now, options.context,
+            carry, scan, layout, growing, released, verdicts=verdicts,
+        )  # fmt: skip
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
@@ -418,66 +414,59 @@ class Linker:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
 
-    def stream(self, chunks: Iterable[str | bytes], query: str | None = None) -> Iterator[str]:
+    def stream(
+        self,
+        chunks: Iterable[str | bytes],
+        query: str | None = None,
+        **options: Unpack[LinkOptions],
+    ) -> LinkIterator:
         """Link an answer while it streams: yield the linked text piece by piece.
 
-        The pieces joined equal ``link(whole_answer, query).text``; text is
-        held back only while it could still become part of a link (see
-        ``docs/streaming.md`` for the bound).
+        The pieces joined equal ``link(whole_answer, query, now=...,
+        context=...).text``; text is held back only while it could still
+        become part of a link (see ``docs/streaming.md`` for the bound).
+        Once the iteration has ended, the iterator's ``result`` is that
+        ``link`` call's ``LinkResult``, field for field.
 
         Args:
             chunks: the answer's text chunks, cut anywhere (``text_deltas``
                 turns LLM client chunks into text).
             query: the user's question.
+            now: the time prices are judged fresh against (default: the
+                current time, UTC, taken once when the stream starts).
+            context: answer and conversation ids for the merchants' URL
+                builders (tracking), as for ``link``.
+
+        Returns:
+            A ``LinkIterator``: an iterator of text with a ``result``.
 
         Raises:
-            AnswerError: a chunk is not text or not valid UTF-8.
+            AnswerError: ``query`` is not text (at once), or a chunk is not
+                text or not valid UTF-8 (while iterating).
+            ConfigError: ``now`` or ``context`` is of the wrong type.
         """
-        return link_stream(self, chunks, query)
+        return link_stream(self, chunks, query, **options)
 
     def astream(
-        self, chunks: AsyncIterable[str | bytes], query: str | None = None
-    ) -> AsyncIterator[str]:
-        """``stream`` for an async iterable of chunks; an async iterator of text."""
-        return link_astream(self, chunks, query)
+        self,
+        chunks: AsyncIterable[str | bytes],
+        query: str | None = None,
+        **options: Unpack[LinkOptions],
+    ) -> AsyncLinkIterator:
+        """``stream`` for an async iterable of chunks: an ``AsyncLinkIterator`` of text.
 
-    def streamer(self, query: str | None = None) -> LinkStream:
-        """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``."""
-        return LinkStream(self, query)
+        Takes ``now=`` and ``context=`` as ``stream`` does; its ``result``
+        is the whole answer's ``LinkResult`` once the iteration has ended.
+        """
+        return link_astream(self, chunks, query, **options)
 
+    def streamer(self, query: str | None = None, **options: Unpack[LinkOptions]) -> LinkStream:
+        """A push-style ``LinkStream`` for one answer: ``feed(chunk)``, then ``flush()``.
 
-def _turns(history: HistoryOption) -> tuple[Turn, ...]:
-    """``history`` as turns (see ``HistoryOption``)."""
-    if history is None:
-        return ()
-    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
-        raise AnswerError("history must be a sequence of turns, not a single value")
-    out: list[Turn] = []
-    for i, item in enumerate(history):
-        if isinstance(item, Turn):
-            out.append(item)
-            continue
-        if isinstance(item, (str, bytes, bytearray)):
-            out.append(Turn("user", _as_text(item, f"history[{i}]")))
-            continue
-        if not isinstance(item, Mapping):
-            raise AnswerError(
-                f"history[{i}] must be a Turn, a message mapping or a string, "
-                f"got {type(item).__name__}"
-            )
-        role = item.get("role")
-        if role not in ("user", "assistant", "system", "developer", "tool"):
-            raise AnswerError(f"history[{i}].role must be 'user' or 'assistant', got {role!r}")
-        if role != "user" and role != "assistant":
-            continue  # system and tool messages say nothing of the user
-        content = item.get("content")
-        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
-            content = "\n".join(
-                str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-            )
-        said = _as_text(content, f"history[{i}].content")
-        out.append(Turn("user" if role == "user" else "assistant", said))
-    return tuple(out)
+        Takes ``now=`` and ``context=`` as ``stream`` does; after ``flush``
+        its ``result`` is the whole answer's ``LinkResult``.
+        """
+        return LinkStream(self, query, **options)
 
 
 def _gate_list(gates: GatesOption | _Default) -> list[Gate]:
@@ -512,21 +501,6 @@ def _index_for(
     if isinstance(index, (str, os.PathLike)):
         return ProductIndex.load(index, catalog)
     raise ConfigError(f"index must be a ProductIndex or a path, got {type(index).__name__}")
-
-
-def _as_text(value: object, what: str) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise AnswerError(
-                f"{what} is not valid UTF-8: byte {exc.start} (line {line})"
-            ) from None
-    raise AnswerError(f"{what} must be str, got {type(value).__name__}")
 
 
 class _LanguageTracker:

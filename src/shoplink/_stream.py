@@ -57,6 +57,12 @@ Once nothing more can be inserted (the query trips a gate, ``max_links``
 links are out with their cards settled, or a gate term has tripped before
 ``C``), every later chunk goes out as it comes.
 
+The result at the end (``LinkStream.result``, ``LinkIterator.result``) is
+``flush``'s re-link, which resumes from the carried decisions like every
+other: its links and skips are those of ``link(whole)``, and so are its
+insertions, but for card rows released earlier (a re-link leaves out rows
+before what is out); those come from the insertions the stream released.
+
 What this relies on, beyond the block contract above, is listed in
 ``docs/streaming.md``.
 """
@@ -68,21 +74,35 @@ import codecs
 import copy
 import datetime as _dt
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import AnswerError
+import attrs
+
+from ._exceptions import AnswerError, StreamError
 from ._html import HtmlIncremental, HtmlLayout
 from ._judge import Conversation
 from ._markdown import MarkdownLayout, MarkdownScan
 from ._matcher import GrowingCandidates, Hit
-from ._result import Insertion, LinkResult
+from ._options import CallOptions, LinkOptions, turns
+from ._result import Insertion, LinkResult, apply_insertions
 from ._styles import _CONTAINER_LINE
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ._linker import Linker, _Carry
 
 __all__ = [
+    "AsyncLinkIterator",
+    "LinkIterator",
     "LinkStream",
     "atext_deltas",
     "chunk_text",
@@ -119,9 +139,12 @@ _RELINK_EVERY_BREAK_UPTO = 100_000
 class LinkStream:
     """Push-style streaming linker: ``feed`` chunks, then ``flush`` once.
 
-    Create one per answer with ``linker.streamer(query=...)``.  The
-    concatenation of everything ``feed`` and ``flush`` return equals
-    ``linker.link(whole_answer, query).text``.
+    Create one per answer with ``linker.streamer(query=..., context=...)``.
+    The concatenation of everything ``feed`` and ``flush`` return equals
+    ``linker.link(whole_answer, query, now=..., context=...).text``, and
+    after ``flush`` the ``result`` property is that ``LinkResult``, field
+    for field (the receipt: links with their candidates and reasons, the
+    skipped mentions and why, every insertion).
 
     The stream pins the linker's catalog when it is created: a
     ``linker.update`` during the stream is seen by the next stream.
@@ -129,12 +152,23 @@ class LinkStream:
     Args:
         linker: the ``Linker`` to link with.
         query: the user's question (relevance and label language).
+        now: the time prices are judged fresh against (default: when the
+            stream is created, UTC); as for ``Linker.link``.
+        context: answer and conversation ids for the merchants' URL
+            builders; as for ``Linker.link``.
 
     Raises:
         AnswerError: ``query`` is not text or not valid UTF-8.
+        ConfigError: ``now`` or ``context`` is of the wrong type.
     """
 
-    def __init__(self, linker: Linker, query: str | bytes | None = None) -> None:
+    def __init__(
+        self,
+        linker: Linker,
+        query: str | bytes | None = None,
+        **options: Unpack[LinkOptions],
+    ) -> None:
+        given = CallOptions.of(options)
         # A shallow copy keeps the snapshot (catalog + index) of this moment:
         # ``update`` rebinds the original's snapshot, never mutates it.
         self._linker = copy.copy(linker)
@@ -147,8 +181,11 @@ class LinkStream:
             raise AnswerError(f"query must be str, got {type(query).__name__}")
         self._query = query
         # One clock for the whole stream: prices are judged fresh against the
-        # moment it started, so a re-link never disagrees with an earlier one.
-        self._now = _dt.datetime.now(_dt.timezone.utc)
+        # moment it started (or ``now=``), so a re-link never disagrees with
+        # an earlier one.  Every re-link gets the same options.
+        if given.now is None:
+            given = attrs.evolve(given, now=_dt.datetime.now(_dt.timezone.utc))
+        self._options = given
         self._html = self._linker.format == "html"
         self._style = self._linker.style
         # Markers continuing the answer's own reference list depend on its end.
@@ -207,7 +244,11 @@ class LinkStream:
         # link may be made (``max_links=0``, or the query trips a gate: every
         # mention is then gated); once ``max_links`` links and what goes
         # with them are out (later mentions are capped).
-        self._verdicts = self._linker._judges.conversation(Conversation(query or ""))
+        # The conversation's verdicts, once for the whole stream: with one,
+        # no mention can take a link, and the text goes out as it comes.
+        self._verdicts = self._linker._judges.conversation(
+            Conversation(query or "", turns(given.history)), given.moderation
+        )
         self._plain = self._linker.max_links == 0 or bool(self._verdicts)
         if self._plain:
             self._list_in_body = False  # no link, so no list either
@@ -215,11 +256,35 @@ class LinkStream:
         self._carry: _Carry | None = None
         # Markdown: the block scan of B's complete lines, grown line by line.
         self._md: MarkdownScan | None = None
+        # Every insertion released so far, in order: with the last re-link's
+        # links and skips, the result (``flush``: card rows released earlier
+        # are not in the last re-link's insertions).
+        self._out: list[Insertion] = []
+        self._result: LinkResult | None = None
 
     @property
     def pending(self) -> int:
         """How many characters of the answer are fed but not released yet."""
         return len(self._text) - self._pos
+
+    @property
+    def result(self) -> LinkResult:
+        """The stream's ``LinkResult``, once ``flush`` has returned.
+
+        Equal, field by field, to ``linker.link(whole_answer, query,
+        now=..., context=...)``: ``text`` is everything ``feed`` and
+        ``flush`` returned, joined; ``links`` carry their candidates and
+        reasons, ``skipped`` every mention left unlinked and why.
+
+        Raises:
+            StreamError: ``flush`` has not returned yet.
+        """
+        if self._result is None:
+            raise StreamError(
+                "the stream's result is known only once flush() has returned "
+                "(the end of the answer decides it)"
+            )
+        return self._result
 
     def feed(self, chunk: str | bytes) -> str:
         """Add the next chunk of the answer; return the text now final.
@@ -233,10 +298,10 @@ class LinkStream:
 
         Raises:
             AnswerError: the chunk is not text, or not valid UTF-8.
-            RuntimeError: the stream was already flushed.
+            StreamError: the stream was already flushed (a ``RuntimeError``).
         """
         if self._finished:
-            raise RuntimeError("feed() after flush(): start a new stream per answer")
+            raise StreamError("feed() after flush(): start a new stream per answer")
         if type(chunk) is str and self._decoder is None:
             piece = chunk  # the usual case, without a call
         else:
@@ -287,15 +352,19 @@ class LinkStream:
     def flush(self) -> str:
         """End the stream: return the rest of the linked answer.
 
+        Afterwards ``result`` holds the whole ``LinkResult``.
+
         Raises:
             AnswerError: the bytes fed end inside a UTF-8 character.
-            RuntimeError: ``flush`` was already called.
+            StreamError: ``flush`` was already called (a ``RuntimeError``).
         """
         if self._finished:
-            raise RuntimeError("flush() called twice: start a new stream per answer")
+            raise StreamError("flush() called twice: start a new stream per answer")
         self._text += self._decode(b"" if self._decoder else "", final=True)
         self._finished = True
         if self._pos == len(self._text) and not self._text:
+            linker = self._linker
+            self._result = LinkResult("", "", (), (), (), linker.style, linker.format)
             return ""
         # HTML: the stream's layout of the final text is ``analyze``'s, made
         # from what was already parsed instead of parsing the answer again.
@@ -314,7 +383,25 @@ class LinkStream:
             self._found.extend(self._text)
             hits = self._found.hits_before(len(self._text))
         result = self._link(layout=layout, hits=hits)
-        return self._release(result, len(self._text), None)
+        rest = self._release(result, len(self._text), None)
+        self._result = self._receipt(result)
+        return rest
+
+    def _receipt(self, result: LinkResult) -> LinkResult:
+        """``link(whole)``'s result, from the last re-link and what was released.
+
+        The last re-link (``flush``'s, over the whole answer) carries every
+        link and skip decided along the stream, and its links are complete
+        (offers, numbers, ``card_at``); its insertions lack the card rows
+        already released (a re-link renders none before what is out), and
+        the insertions released are exactly those of ``link(whole)``.
+        """
+        out = tuple(self._out)
+        if out == result.insertions:
+            return result
+        return attrs.evolve(
+            result, insertions=out, text=apply_insertions(result.original, out)
+        )
 
     # -- internals -----------------------------------------------------------
 
@@ -357,7 +444,7 @@ class LinkStream:
         result, self._carry = self._linker._link_from(
             self._text,
             self._query,
-            self._now,
+            self._options,
             self._carry,
             self._closed,
             # Only read when ``layout`` is None (cards: B's layout, made
@@ -761,6 +848,7 @@ class LinkStream:
                 at_upto += 1
             out.append(text[cursor : ins.at])
             out.append(ins.text)
+            self._out.append(ins)
             cursor = ins.at
             i += 1
         out.append(text[cursor:upto])
@@ -833,9 +921,89 @@ def _closed_end(
     return start, scan
 
 
-def link_stream(linker: Linker, chunks: Iterable[str | bytes], query: str | None) -> Iterator[str]:
-    """Yield the linked answer piece by piece as ``chunks`` arrive (``Linker.stream``)."""
-    stream = LinkStream(linker, query)
+class LinkIterator(Iterator[str]):
+    """What ``Linker.stream`` returns: the linked answer piece by piece, then its result.
+
+    Iterate it as any iterator of text; once it is exhausted, ``result`` is
+    the ``LinkResult`` that ``linker.link(whole_answer, query, now=...,
+    context=...)`` gives::
+
+        pieces = linker.stream(chunks, query=q, context=ctx)
+        for piece in pieces:
+            send(piece)
+        log(pieces.result.to_dict())
+    """
+
+    def __init__(self, stream: LinkStream, chunks: Iterable[str | bytes]) -> None:
+        self._stream = stream
+        self._pieces = _pieces(stream, chunks)
+
+    def __iter__(self) -> LinkIterator:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """Stop early (as a generator's ``close``); there is then no ``result``."""
+        self._pieces.close()
+
+    @property
+    def result(self) -> LinkResult:
+        """The ``LinkResult`` of the whole answer, once iteration has ended.
+
+        Raises:
+            StreamError: the iteration has not reached the end of the answer.
+        """
+        return _result_at_end(self._stream)
+
+
+class AsyncLinkIterator(AsyncIterator[str]):
+    """What ``Linker.astream`` returns: ``LinkIterator`` for ``async for``.
+
+    Once the iteration has ended, ``result`` is the whole answer's
+    ``LinkResult``::
+
+        pieces = linker.astream(chunks, query=q, context=ctx)
+        async for piece in pieces:
+            await send(piece)
+        log(pieces.result.to_dict())
+    """
+
+    def __init__(self, stream: LinkStream, chunks: AsyncIterable[str | bytes]) -> None:
+        self._stream = stream
+        self._pieces = _apieces(stream, chunks)
+
+    def __aiter__(self) -> AsyncLinkIterator:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._pieces.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop early (as an async generator's ``aclose``); there is then no ``result``."""
+        await self._pieces.aclose()
+
+    @property
+    def result(self) -> LinkResult:
+        """The ``LinkResult`` of the whole answer, once iteration has ended.
+
+        Raises:
+            StreamError: the iteration has not reached the end of the answer.
+        """
+        return _result_at_end(self._stream)
+
+
+def _result_at_end(stream: LinkStream) -> LinkResult:
+    if stream._result is None:
+        raise StreamError(
+            "the stream's result is known only once the iteration has ended "
+            "(the end of the answer decides it)"
+        )
+    return stream._result
+
+
+def _pieces(stream: LinkStream, chunks: Iterable[str | bytes]) -> Generator[str, None, None]:
     for chunk in chunks:
         piece = stream.feed(chunk)
         if piece:
@@ -845,11 +1013,9 @@ def link_stream(linker: Linker, chunks: Iterable[str | bytes], query: str | None
         yield piece
 
 
-async def link_astream(
-    linker: Linker, chunks: AsyncIterable[str | bytes], query: str | None
-) -> AsyncIterator[str]:
-    """Async ``link_stream`` (``Linker.astream``)."""
-    stream = LinkStream(linker, query)
+async def _apieces(
+    stream: LinkStream, chunks: AsyncIterable[str | bytes]
+) -> AsyncGenerator[str, None]:
     async for chunk in chunks:
         piece = stream.feed(chunk)
         if piece:
@@ -857,6 +1023,32 @@ async def link_astream(
     piece = stream.flush()
     if piece:
         yield piece
+
+
+def link_stream(
+    linker: Linker,
+    chunks: Iterable[str | bytes],
+    query: str | bytes | None = None,
+    **options: Unpack[LinkOptions],
+) -> LinkIterator:
+    """The linked answer piece by piece as ``chunks`` arrive (``Linker.stream``).
+
+    Raises:
+        AnswerError: ``query`` is not text (at once); a chunk is not text
+            (while iterating).
+        ConfigError: ``now`` or ``context`` is of the wrong type.
+    """
+    return LinkIterator(LinkStream(linker, query, **options), chunks)
+
+
+def link_astream(
+    linker: Linker,
+    chunks: AsyncIterable[str | bytes],
+    query: str | bytes | None = None,
+    **options: Unpack[LinkOptions],
+) -> AsyncLinkIterator:
+    """Async ``link_stream`` (``Linker.astream``)."""
+    return AsyncLinkIterator(LinkStream(linker, query, **options), chunks)
 
 
 # -- chunk objects of LLM clients ------------------------------------------------

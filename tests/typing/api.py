@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from typing_extensions import Unpack
+
 import shoplink
 
 
@@ -44,3 +46,29 @@ def stream_answer(linker: shoplink.Linker, events: list[dict[str, object]]) -> s
 async def astream_answer(linker: shoplink.Linker, events: AsyncIterator[object]) -> str:
     """The async variant, as a FastAPI endpoint would use it."""
     return "".join([p async for p in linker.astream(shoplink.atext_deltas(events))])
+
+
+def stream_with_receipt(linker: shoplink.Linker, chunks: list[str]) -> shoplink.LinkResult:
+    """A stream with tracking ids and a fixed clock, keeping its receipt."""
+    context = shoplink.LinkContext(answer_id="a-1", conversation_id="c-9")
+    pieces: shoplink.LinkIterator = linker.stream(chunks, "面膜", context=context)
+    text = "".join(pieces)
+    push = linker.streamer("面膜", context=context, now=None)
+    for chunk in chunks:
+        push.feed(chunk)
+    push.flush()
+    assert push.result == pieces.result and pieces.result.text == text
+    return pieces.result
+
+
+async def astream_with_receipt(
+    linker: shoplink.Linker, chunks: AsyncIterator[str], **options: Unpack[shoplink.LinkOptions]
+) -> list[shoplink.Link]:
+    """Forwarding the per-call options, typed, and reading the result once done."""
+    pieces: shoplink.AsyncLinkIterator = linker.astream(chunks, **options)
+    async for piece in pieces:
+        print(piece, end="")
+    try:
+        return list(pieces.result.links)
+    except shoplink.StreamError:
+        return []

@@ -139,6 +139,11 @@ _GAP_AFTER = 40  # and a cue after one, in its clause
 _GAP_EXAMPLE = 48  # "stay away from the generic ones like the X"
 _EXAMPLE_START = re.compile(r"\s*(?:比如|例如|像是?|such as|like|e\.g\.)")
 _EXAMPLE = re.compile(r"(?:\blike|\bsuch as|比如|例如|像是?|e\.g\.)(?:\s+the)?\s*$")
+# A word after a cue that starts its object (not "给新手", "for beginners", "了").
+_OBJECT = re.compile(
+    r"(?!给|对|了|啊|吧|的|呢|哦|喔|啦|来|去|回|\b(?:for|to|if|unless|because|since|either|too|though|"
+    r"here|anymore|now|yet|at all)\b)[^\W\d_\ue000]"
+)
 # What may come before a cue that still opens its sentence ("所以我不推荐").
 _LEAD = re.compile(
     r"[\s*_~>#\"'“”「」,，:：-]|所以|总之|因此|不过|但是|但|另外|还有|说实话|老实说|说真的|我|就|"
@@ -151,6 +156,13 @@ _POINTER = re.compile(
     r"(?:这台|这款|这个|这支|这双|这件|这种|这只|这瓶|它|那款|那台|呢款|呢部|\bit'?s\b|"
     r"\bit is\b|\bthis one\b|\bthat one\b|\bthey'?re\b)[^\ue000]{0,12}$"
 )
+
+
+def _has_object(masked: str, at: int, end: int) -> bool:
+    """Whether a cue ending at ``at`` is followed, in its clause, by words it governs."""
+    filler = _FILLER.match(masked, at)
+    rest = masked[filler.end() if filler else at : end]
+    return bool(_OBJECT.match(rest))
 
 
 def _has_mention(starts: list[int], lo: int, hi: int) -> bool:
@@ -253,6 +265,12 @@ def advice_in_block(
         if any(a <= c0 < b for a, b in used):
             continue  # the same words already took the mention after them
         clause = region(clause_breaks, c0)
+        if (
+            cue.group().isalpha()  # a word, not a mark like 👎
+            and _BEFORE.fullmatch(masked, c0, cue.end())
+            and _has_object(masked, cue.end(), clause[1])
+        ):
+            continue  # "尽量避开高浓度美白": the cue has its own object
         # The nearest mention before the cue ...
         j = bisect.bisect_left(starts, c0) - 1
         while j >= 0 and spans[j][1] > c0:
