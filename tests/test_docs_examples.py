@@ -412,6 +412,18 @@ def check_streaming_5(
     assert "".join(sent) == linker.link(answer, query=QUERY).text
 
 
+def check_safety_1(source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace: dict[str, Any] = {}
+    printed = run_block(source, name, namespace)
+    assert printed == "medical: '布洛芬' in the answer at 8\n"
+    # extend() returned new gates; the built-in ones are unchanged.
+    medical = next(g for g in shoplink.default_gates() if g.name == "medical")
+    assert "布洛芬" not in medical.terms
+    assert any("布洛芬" in g.terms for g in namespace["linker"].gates)
+    plain = shoplink.Linker(shoplink.demo_catalog()).link("头疼可以吃布洛芬，跑步时穿 ASICS GEL-Kayano 31 更稳。")
+    assert plain.links and not plain.skipped
+
+
 CHECKS: dict[str, Callable[[str, str, Path, pytest.MonkeyPatch], None]] = {
     "README.md #1": check_readme_1,
     "docs/catalog.md #1": check_catalog_1,
@@ -419,6 +431,7 @@ CHECKS: dict[str, Callable[[str, str, Path, pytest.MonkeyPatch], None]] = {
     "docs/merchants.md #1": check_merchants_1,
     "docs/merchants.md #2": check_merchants_2,
     "docs/performance.md #1": check_performance_1,
+    "docs/safety.md #1": check_safety_1,
     "docs/streaming.md #1": check_streaming_1,
     "docs/streaming.md #2": _client_check("openai"),
     "docs/streaming.md #3": _client_check("anthropic"),

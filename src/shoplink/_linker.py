@@ -243,7 +243,7 @@ class Linker:
 
     def link(
         self,
-        answer: str,
+        answer: str | bytes,
         query: str | None = None,
         *,
         now: _dt.datetime | None = None,
@@ -332,7 +332,9 @@ class Linker:
         result = run.execute(hits, carry, snap_at, upto=upto)
         return result, run.carry_out
 
-    def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
+    def link_many(
+        self, answers: Sequence[str | bytes], query: str | None = None
+    ) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
 

@@ -44,3 +44,8 @@ def stream_answer(linker: shoplink.Linker, events: list[dict[str, object]]) -> s
 async def astream_answer(linker: shoplink.Linker, events: AsyncIterator[object]) -> str:
     """The async variant, as a FastAPI endpoint would use it."""
     return "".join([p async for p in linker.astream(shoplink.atext_deltas(events))])
+
+
+def link_bytes(linker: shoplink.Linker, body: bytes) -> str:
+    """An answer read from a socket or file as UTF-8 bytes is linked as it is."""
+    return linker.link(body, query="面膜").text + linker.link(b"AirPods Pro 2").text
