@@ -324,3 +324,22 @@ def test_spreadsheet_points_to_the_export_adapters(tmp_path: Path, magic: bytes,
         assert message.startswith(f"{name}: this is ") and kind in message
         assert "TaobaoUnionExport" in message and "JDUnionExport" in message
         assert "UTF-8" not in message.split(":")[1]
+
+
+def test_load_catalog_takes_a_link_builder_per_merchant(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path,
+        [row(), row(id="t1", merchant="taobao", url="https://item.taobao.com/item.htm?id=1", keywords=["别的面膜"])],
+    )
+    tracking = {"jd": shoplink.QueryTracking({"sub": "{answer_id}"})}
+    catalog = shoplink.load_catalog(path, tracking=tracking)
+    context = shoplink.LinkContext(answer_id="a1")
+    assert catalog.link_url(catalog["p1"], context) == GOOD["url"] + "?sub=a1"
+    assert catalog.link_url(catalog["t1"], context) == "https://item.taobao.com/item.htm?id=1"
+    result = shoplink.Linker(catalog).link("推荐理肤泉B5修复面膜。", context=context)
+    assert [link.url for link in result.links] == [GOOD["url"] + "?sub=a1"]
+    # A merchant no row names is most likely a typo: refused, not ignored.
+    with pytest.raises(shoplink.ConfigError, match=r"'JD'.*merchants: jd, taobao"):
+        shoplink.load_catalog(path, tracking={"JD": shoplink.UTM})
+    with pytest.raises(shoplink.ConfigError, match="must be a LinkBuilder"):
+        shoplink.load_catalog(path, tracking={"jd": "utm"})  # type: ignore[dict-item]

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._exceptions import CatalogError, LinkError
+from ._exceptions import CatalogError, ConfigError, LinkError
 from ._links import LinkBuilder, LinkContext, checked_link
 from ._model import Availability, CommercialTerms, Merchant, Product
 
@@ -771,6 +771,7 @@ def load_catalog(
     *,
     format: str | None = None,
     merchants: Sequence[Merchant] = (),
+    tracking: Mapping[str, LinkBuilder] | None = None,
 ) -> Catalog:
     """Load a catalog file in shoplink's JSON Lines or CSV format.
 
@@ -783,10 +784,18 @@ def load_catalog(
         format: force ``"jsonl"`` or ``"csv"``.
         merchants: merchant declarations; a product URL outside its
             merchant's ``domains`` is then a bad row.
+        tracking: merchant id to the ``LinkBuilder`` that makes its final
+            link URLs (``QueryTracking``, ``UTM`` or your own), for a file
+            holding several merchants' rows; merchants without one link to
+            the product URL.  Built URLs are checked against the merchant's
+            declared ``domains``, as an adapter's are.
 
     Raises:
         CatalogError: the file cannot be read, its CSV header is unusable,
             or (strict) a row is bad.  The message is ``PATH:LINE: field: reason``.
+        ConfigError: ``tracking`` names a merchant that neither
+            ``merchants`` declares nor any loaded row names, or holds
+            something that is not callable.
     """
     name = os.fspath(path)
     try:
@@ -804,7 +813,29 @@ def load_catalog(
     products, terms, rejected = load_rows(
         raw, path=name, strict=strict, merchants={m.id: m for m in merchants}
     )
-    return Catalog.build(products, merchants=merchants, terms=terms, rejected=rejected, source=name)
+    builders = dict(tracking or {})
+    if builders:
+        known = {m.id for m in merchants} | {p.merchant for p in products}
+        for merchant_id, builder in builders.items():
+            if not callable(builder):
+                raise ConfigError(
+                    f"tracking[{merchant_id!r}] must be a LinkBuilder (a callable), "
+                    f"got {type(builder).__name__}"
+                )
+            if merchant_id not in known:
+                # Most likely a typo ('JD' for 'jd'): its links would go untracked.
+                raise ConfigError(
+                    f"tracking names merchant {merchant_id!r}, which no row of {name} names "
+                    f"(merchants: {', '.join(sorted(known)) or 'none'})"
+                )
+    return Catalog.build(
+        products,
+        merchants=merchants,
+        terms=terms,
+        rejected=rejected,
+        source=name,
+        link_builders=builders,
+    )
 
 
 def _own_merchant(row: Mapping[str, Any], merchant: Merchant) -> Mapping[str, Any]:
