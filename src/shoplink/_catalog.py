@@ -828,13 +828,28 @@ def load_catalog(
                     f"tracking names merchant {merchant_id!r}, which no row of {name} names "
                     f"(merchants: {', '.join(sorted(known)) or 'none'})"
                 )
-    return Catalog.build(
+    catalog = Catalog.build(
         products,
         merchants=merchants,
         terms=terms,
         rejected=rejected,
         source=name,
         link_builders=builders,
+    )
+    log_load(catalog)
+    return catalog
+
+
+def log_load(catalog: Catalog) -> None:
+    """The INFO record of a catalog load (``docs/logging.md``)."""
+    from ._log import catalog_log
+
+    catalog_log.info(
+        "loaded catalog %s: %d product(s), %d rejected row(s), %d failed adapter(s)",
+        catalog.source,
+        len(catalog.products),
+        len(catalog.rejected),
+        len(catalog.failures),
     )
 
 

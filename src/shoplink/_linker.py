@@ -39,6 +39,7 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
+from ._log import log_decisions
 from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product
@@ -284,7 +285,9 @@ class Linker:
         if not hits:
             return LinkResult(text, text, (), (), (), self.style, self.format)
         moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
-        return _Run(self, snap, text, query_text, moment, context).execute(hits)
+        result = _Run(self, snap, text, query_text, moment, context).execute(hits)
+        log_decisions(result)
+        return result
 
     def _link_from(
         self,
@@ -338,6 +341,10 @@ class Linker:
         growing = carry.answer_gates if carry is not None else self._gates.growing_answer()
         run = _Run(self, snap, text, query_text, now, None, carry, scan, layout, growing, released)
         result = run.execute(hits, carry, snap_at, upto=upto)
+        if upto is None:
+            # Only a stream's last call (``flush``) links to the end: its
+            # result holds every decision of the stream, each once.
+            log_decisions(result)
         return result, run.carry_out
 
     def link_many(
