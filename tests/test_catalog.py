@@ -94,11 +94,15 @@ BAD_ROWS: list[tuple[str, Any, str, str]] = [
     ("title list", row(title=["a"]), "title", "expected a string"),
     ("title newline", row(title="a\nb"), "title", "control character"),
     ("price words", row(price="129元"), "price", "not a plain decimal"),
-    ("price negative", row(price="-1"), "price", "not a plain decimal"),
+    ("price negative", row(price="-1"), "price", "-1 is negative"),
+    ("price negative number", row(price=-5), "price", "-5 is negative"),
     ("price exponent", row(price="1e3"), "price", "not a plain decimal"),
     ("price bool", row(price=True), "price", "expected a decimal"),
     ("price without currency", row(currency=...), "currency", "required when price"),
     ("bad currency", row(currency="yuan"), "currency", "ISO 4217"),
+    ("lower-case currency", row(currency="cny"), "currency", "'cny' must be upper case"),
+    ("keywords string", row(keywords="seven"), "keywords", "expected a list of strings, got a string"),
+    ("context terms string", row(context_terms="水果"), "context_terms", "expected a list"),
     ("unknown availability", row(availability="maybe"), "availability", "not one of"),
     ("javascript url", row(url="javascript:alert(1)"), "url", "must be http(s)"),
     ("data url", row(url="data:text/html,<script>alert(1)</script>"), "url", "must be http(s)"),
@@ -275,3 +279,67 @@ def test_demo_catalog_is_valid_and_shaped_as_promised() -> None:
     answers = shoplink.demo_answers()
     assert len(answers) >= 10
     assert {a.lang for a in answers} == {"zh", "en"}
+
+
+def test_csv_list_cells_are_still_split_on_bars(tmp_path: Path) -> None:
+    # JSON wants a list; in CSV the "a|b" cell is how a list is written.
+    path = write_csv(tmp_path, [row(keywords=["seven", "7"], context_terms=["水果"])])
+    (product,) = shoplink.load_catalog(path)
+    assert product.keywords == ("seven", "7") and product.context_terms == ("水果",)
+
+
+def test_domain_error_quotes_the_merchant_once(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path, [row(url="https://evil.example/x")])
+    jd = shoplink.Merchant("jd", domains=("jd.com",))
+    with pytest.raises(CatalogError) as info:
+        shoplink.load_catalog(path, merchants=[jd])
+    assert "among the domains of merchant 'jd' (jd.com)" in info.value.reason
+    assert "'jd''s" not in str(info.value)
+
+
+def test_gb18030_file_is_named_as_such(tmp_path: Path) -> None:
+    jsonl = tmp_path / "gbk.jsonl"
+    jsonl.write_bytes(json.dumps(GOOD, ensure_ascii=False).encode("gb18030") + b"\n")
+    catalog = shoplink.load_catalog(jsonl, strict=False)
+    (rejected,) = catalog.rejected
+    assert "not valid UTF-8" in rejected.reason and "decodes as gb18030" in rejected.reason
+    csv_path = tmp_path / "gbk.csv"
+    csv_path.write_bytes(write_csv(tmp_path, [GOOD]).read_text("utf-8").encode("gb18030"))
+    with pytest.raises(CatalogError, match=r"not valid UTF-8 \(it decodes as gb18030"):
+        shoplink.load_catalog(csv_path)
+
+
+@pytest.mark.parametrize(
+    ("magic", "kind"),
+    [(b"PK\x03\x04", "spreadsheet (.xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".xls file")],
+)
+def test_spreadsheet_points_to_the_export_adapters(tmp_path: Path, magic: bytes, kind: str) -> None:
+    path = tmp_path / "taobao.xlsx"
+    path.write_bytes(magic + bytes(range(256)) * 4)
+    for name in (path, path.with_suffix(".csv")):
+        name.write_bytes(path.read_bytes())
+        with pytest.raises(CatalogError) as info:
+            shoplink.load_catalog(name)
+        message = str(info.value)
+        assert message.startswith(f"{name}: this is ") and kind in message
+        assert "TaobaoUnionExport" in message and "JDUnionExport" in message
+        assert "UTF-8" not in message.split(":")[1]
+
+
+def test_load_catalog_takes_a_link_builder_per_merchant(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path,
+        [row(), row(id="t1", merchant="taobao", url="https://item.taobao.com/item.htm?id=1", keywords=["别的面膜"])],
+    )
+    tracking = {"jd": shoplink.QueryTracking({"sub": "{answer_id}"})}
+    catalog = shoplink.load_catalog(path, tracking=tracking)
+    context = shoplink.LinkContext(answer_id="a1")
+    assert catalog.link_url(catalog["p1"], context) == GOOD["url"] + "?sub=a1"
+    assert catalog.link_url(catalog["t1"], context) == "https://item.taobao.com/item.htm?id=1"
+    result = shoplink.Linker(catalog).link("推荐理肤泉B5修复面膜。", context=context)
+    assert [link.url for link in result.links] == [GOOD["url"] + "?sub=a1"]
+    # A merchant no row names is most likely a typo: refused, not ignored.
+    with pytest.raises(shoplink.ConfigError, match=r"'JD'.*merchants: jd, taobao"):
+        shoplink.load_catalog(path, tracking={"JD": shoplink.UTM})
+    with pytest.raises(shoplink.ConfigError, match="must be a LinkBuilder"):
+        shoplink.load_catalog(path, tracking={"jd": "utm"})  # type: ignore[dict-item]

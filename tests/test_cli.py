@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,76 @@ def test_link_style_and_format_options(catalog_file: Path, style: str) -> None:
     (link,) = plan["links"]
     assert link["offer"]["product_id"] == link["product_id"]
     assert run("link", "--style", "popup", stdin=b"x").returncode == 2
+
+
+def test_demo_all_without_style_shows_every_answer(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    assert main(["demo", "--all"]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    for answer in shoplink.demo_answers():
+        assert f"━━ {answer.id} · " in out
+    assert "━━ all sample answers" in out
+
+
+def test_demo_links_only_the_answer_asked_for(
+    monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    linked: list[str] = []
+    real = shoplink.Linker.link
+
+    def counting(self: shoplink.Linker, answer: Any, *args: Any, **kwargs: Any) -> Any:
+        linked.append(answer)
+        return real(self, answer, *args, **kwargs)
+
+    monkeypatch.setattr(shoplink.Linker, "link", counting)
+    qa02 = next(a for a in shoplink.demo_answers() if a.id == "qa-02")
+    for argv in (["demo", "--id", "qa-02", "--style", "inline"], ["demo", "--id", "qa-02", "--json"]):
+        linked.clear()
+        assert main(argv) == 0
+        assert linked == [qa02.answer]
+    assert "qa-01" not in capsysbinary.readouterr().out.decode()
+
+
+def test_merchants_prints_plain_text(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["merchants"]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert "with the g: namespace" in out and "with the xlsx extra" in out
+    assert "``" not in out and ":class:" not in out
+
+
+def test_check_prints_bad_rows_on_stdout_and_nothing_on_stderr(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # The bad rows are what `check` was asked for: its output, on stdout,
+    # like a linter's findings (docs/api.md).  Only a file that cannot be
+    # read at all is an error on stderr.
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({**CATALOG_ROW, "currency": "cny", "price": "1"}) + "\n")
+    assert main(["check", str(path)]) == 2
+    captured = capsysbinary.readouterr()
+    assert captured.err == b""
+    assert captured.out.decode().splitlines()[0].startswith(f"{path}:1: currency: ")
+    assert main(["check", str(tmp_path / "missing.jsonl")]) == 2
+    captured = capsysbinary.readouterr()
+    assert captured.out == b"" and b"cannot read file" in captured.err
+
+
+def test_check_recognises_a_spreadsheet(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    path = tmp_path / "taobao.xlsx"
+    path.write_bytes(b"PK\x03\x04" + bytes(200))
+    assert main(["check", str(path)]) == 2
+    err = capsysbinary.readouterr().err.decode()
+    assert err.count("\n") == 1 and "TaobaoUnionExport" in err and "Traceback" not in err
+
+
+def test_blank_label_names_the_flag_not_the_python_spelling(
+    catalog_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["link", "--catalog", str(catalog_file), "--label", "", "-"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "use --label none" in err and "label=None" not in err

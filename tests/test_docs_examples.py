@@ -309,6 +309,29 @@ def check_merchants_2(
     assert parse_qs(urlsplit(link.url).query)["sub"] == ["a-42"]
 
 
+def check_merchants_3(
+    source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = shoplink.demo_catalog()
+    rows = [
+        {"id": p.id, "merchant": p.merchant, "title": p.title, "url": p.url, "keywords": list(p.keywords)}
+        for p in demo.products
+        if p.merchant in ("jd", "taobao") and p.keywords[0] in ("罗技K120", "Nike Pegasus 41")
+    ]
+    assert {r["merchant"] for r in rows} == {"jd", "taobao"}
+    (tmp_path / "catalog.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8"
+    )
+    namespace: dict[str, Any] = {}
+    run_block(source, name, namespace)
+    catalog = namespace["catalog"]
+    context = shoplink.LinkContext(conversation_id="c-7", position=2)
+    for row in rows:
+        url = catalog.link_url(catalog[row["id"]], context)
+        tracked = parse_qs(urlsplit(url).query).get("subUnionId")
+        assert tracked == (["c-7_2"] if row["merchant"] == "jd" else None), url
+
+
 def check_performance_1(
     source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -445,13 +468,27 @@ def check_streaming_6(
     assert "".join(sent) == linker.link(answer, query=QUERY).text
 
 
+def check_safety_1(source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace: dict[str, Any] = {}
+    printed = run_block(source, name, namespace)
+    assert printed == "medical: '布洛芬' in the answer at 8\n"
+    # extend() returned new gates; the built-in ones are unchanged.
+    medical = next(g for g in shoplink.default_gates() if g.name == "medical")
+    assert "布洛芬" not in medical.terms
+    assert any("布洛芬" in g.terms for g in namespace["linker"].gates)
+    plain = shoplink.Linker(shoplink.demo_catalog()).link("头疼可以吃布洛芬，跑步时穿 ASICS GEL-Kayano 31 更稳。")
+    assert plain.links and not plain.skipped
+
+
 CHECKS: dict[str, Callable[[str, str, Path, pytest.MonkeyPatch], None]] = {
     "README.md #1": check_readme_1,
     "docs/catalog.md #1": check_catalog_1,
     "docs/forms.md #1": check_forms_1,
     "docs/merchants.md #1": check_merchants_1,
     "docs/merchants.md #2": check_merchants_2,
+    "docs/merchants.md #3": check_merchants_3,
     "docs/performance.md #1": check_performance_1,
+    "docs/safety.md #1": check_safety_1,
     "docs/streaming.md #1": check_streaming_1,
     "docs/streaming.md #2": check_streaming_2,
     "docs/streaming.md #3": _client_check("openai"),

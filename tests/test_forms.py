@@ -179,7 +179,7 @@ def test_reference_list_continues_the_answers_own_list() -> None:
     assert result.strip() == answer
     assert result.text.endswith(
         "\n3. [理肤泉B5修复面膜 5片](https://item.jd.com/m1.html) · "
-        "¥139\\.00（2026-11-20 价格） · jd · 广告\n"
+        "¥139.00（2026-11-20 价格） · jd · 广告\n"
     )
     assert "理肤泉B5修复面膜【3】" in result.text
     html = render(result.text)
@@ -314,12 +314,12 @@ def test_stale_and_future_prices_are_left_out() -> None:
     everything = shoplink.Linker(shop_catalog(), style="card", price_max_age=None).link(
         answer, now=NOW
     )
-    assert "¥118\\.00（2026-10-01 价格）" in everything.text
+    assert "¥118.00（2026-10-01 价格）" in everything.text
 
 
 def test_price_without_check_time_is_shown_without_date() -> None:
     result = shoplink.Linker(shop_catalog(), style="reference").link("Try CeraVe cream.", now=NOW)
-    assert "\\$19\\.99 · jd · Sponsored" in result.text
+    assert "\\$19.99 · jd · Sponsored" in result.text
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
@@ -382,3 +382,54 @@ def test_default_stylesheet_is_a_package_resource() -> None:
     css = shoplink.default_stylesheet()
     for cls in ("shoplink-card", "shoplink-label", "shoplink-references", "shoplink-ref"):
         assert f".{cls}" in css
+
+
+# -- prices escaped only where Markdown needs it, card headers (issue 18) ----
+
+
+@pytest.mark.parametrize("currency", ["CNY", "USD", "EUR", "GBP", "JPY", "HKD", "CHF", "KRW"])
+@pytest.mark.parametrize("amount", ["0", "9.5", "109", "1234.56", "1234567.891"])
+def test_prices_render_as_before_without_needless_escapes(currency: str, amount: str) -> None:
+    from decimal import Decimal
+
+    from shoplink._offers import format_price
+    from shoplink._urls import markdown_inline, markdown_price
+
+    text = format_price(Decimal(amount), currency)
+    shown = markdown_price(text)
+    assert "\\." not in shown and "\\," not in shown  # ¥109.00, not ¥109\.00
+    for line in (f"| {shown} |\n|---|\n", f"{shown} · 京东\n", f"1. [t](https://x.cn) · {shown}\n"):
+        assert render(line) == render(line.replace(shown, markdown_inline(text)))
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="0123456789.,$¥€ -*_`[]()<>|&#!:/@\\~aZ\n", max_size=20))
+def test_price_escaping_renders_any_text_as_the_full_escaping_does(text: str) -> None:
+    from shoplink._urls import markdown_inline, markdown_price
+
+    for line in ("x {} y\n", "| {} |\n|---|\n", "{}\n"):
+        assert render(line.format(markdown_price(text))) == render(
+            line.format(markdown_inline(text))
+        ), text
+
+
+def test_demo_prices_read_plainly_in_the_terminal() -> None:
+    out = shoplink.Linker(shoplink.demo_catalog(), style="card").link(
+        shoplink.demo_answers()[0].answer, now=NOW
+    )
+    assert re.search(r"¥[0-9]+\.[0-9]{2}", out.text) and not re.search(r"¥[0-9]+\\\.", out.text)
+
+
+def test_markdown_card_without_picture_has_the_title_as_header() -> None:
+    linker = shoplink.Linker(shop_catalog(), style="card", price_max_age=None)
+    result = linker.link("推荐薇诺娜舒敏保湿面膜。\n", now=NOW)
+    (row,) = [ins.text for ins in result.insertions if "|---" in ins.text]
+    header = row.strip("\n").split("\n")[0]
+    assert header.startswith("| **[薇诺娜舒敏保湿面膜 6片](") and "| jd " not in header
+    html = render(result.text)
+    assert "<th>jd</th>" not in html and "<th><strong><a href" in html
+    # Beside a card with a picture, its header cell is empty, not the shop.
+    both = linker.link("推荐理肤泉B5修复面膜和薇诺娜舒敏保湿面膜。\n", now=NOW)
+    (row,) = [ins.text for ins in both.insertions if "|---" in ins.text]
+    header = row.strip("\n").split("\n")[0]
+    assert header.startswith("| ![") and header.endswith("|  |") and "| jd " not in header

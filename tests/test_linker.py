@@ -492,3 +492,89 @@ def test_any_text_round_trips(answer: str) -> None:
     result = shoplink.Linker(small_catalog(), max_links=None).link(answer)
     assert result.strip() == answer
     assert result.original == answer
+
+
+# --- the label follows the language of the mention's sentence (issue 18) ----
+
+
+def label_catalog() -> Catalog:
+    return catalog_from_rows(
+        [
+            product_row("ap", ["AirPods Pro 2"], title="Apple AirPods Pro 2"),
+            product_row("mi", ["小米手环9"], title="小米手环9 NFC版"),
+            product_row("rc", ["美的电饭煲"], title="美的电饭煲 4L"),
+        ]
+    )
+
+
+LABEL_CASES = [
+    # A Chinese answer that starts with, or is mostly, a Latin product name.
+    ("AirPods Pro 2 很好用，推荐购买。", "广告"),
+    ("买AirPods Pro 2", "广告"),
+    ("**AirPods Pro 2** 降噪很好。", "广告"),
+    ("| 耳机 | 说明 |\n|---|---|\n| AirPods Pro 2 | 降噪好 |\n", "广告"),
+    # An English sentence naming a Chinese product is English.
+    ("For sleep tracking I like the 小米手环9 a lot.", "Sponsored"),
+    ("The AirPods Pro 2 are great for flights.", "Sponsored"),
+    # Each sentence decides for its own mention, not the answer so far.
+    ("Great for commuting.\n\n通勤推荐 AirPods Pro 2，降噪很好。", "广告"),
+    # A sentence that is only the name: the answer before it decides.
+    ("推荐两款：\n\n- AirPods Pro 2\n", "广告"),
+    ("Two picks:\n\n- 小米手环9\n", "Sponsored"),
+    # Nothing but the name anywhere: the name itself.
+    ("AirPods Pro 2", "Sponsored"),
+    ("小米手环9", "广告"),
+]
+
+
+@pytest.mark.parametrize(("answer", "label"), LABEL_CASES)
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_label_language_is_the_sentence_around_the_mention(
+    answer: str, label: str, fmt: str
+) -> None:
+    if fmt == "html":
+        if answer.startswith("**"):
+            # HTML is decided per text run, and <strong> ends one: the run
+            # after it may not have arrived when a stream decides.
+            pytest.skip("HTML sentences stop at inline tags (docs/placement.md)")
+        answer = render(answer)
+    linker = shoplink.Linker(label_catalog(), format=fmt)
+    result = linker.link(answer)
+    assert [link.label for link in result.links] == [label], result.skipped
+    # Streamed in small pieces, the same label and the same text.
+    pieces = [answer[i : i + 3] for i in range(0, len(answer), 3)]
+    assert "".join(linker.stream(pieces)) == result.text
+
+
+def test_a_query_still_decides_the_label() -> None:
+    result = shoplink.Linker(label_catalog()).link("AirPods Pro 2 很好用。", query="best earbuds?")
+    assert [link.label for link in result.links] == ["Sponsored"]
+
+
+# --- min_gap stops at a sentence end (issue 18) -------------------------------
+
+
+def test_min_gap_does_not_reach_across_a_sentence_end() -> None:
+    linker = shoplink.Linker(label_catalog())
+    answer = "做饭用美的电饭煲。运动可以戴小米手环9"
+    assert answer.index("小米") - answer.index("。") < shoplink.DEFAULT_MIN_GAP
+    result = linker.link(answer)
+    assert [link.product_id for link in result.links] == ["rc", "mi"], result.skipped
+    english = linker.link("Get the AirPods Pro 2. 小米手环9也行")
+    assert len(english.links) == 2, english.skipped
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "美的电饭煲、小米手环9",  # a strip in one sentence
+        "美的电饭煲，小米手环9",
+        "| 美的电饭煲 | 小米手环9 |\n|---|---|\n| a | b |\n",  # a table header
+        "- 美的电饭煲\n- 小米手环9\n",  # list items: a line break is no sentence end
+        "AirPods Pro 2 (v1.2) 小米手环9",  # a dot not followed by a space
+    ],
+)
+def test_min_gap_still_stops_strips_within_a_sentence(answer: str) -> None:
+    result = shoplink.Linker(label_catalog()).link(answer)
+    assert len(result.links) == 1
+    assert [skip.reason for skip in result.skipped] == [SkipReason.TOO_CLOSE]

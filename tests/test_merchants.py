@@ -93,6 +93,9 @@ def test_jd_export_and_gb18030_csv(tmp_path: Path) -> None:
         [JDUnionExport(gbk, JD, sidecar=DATA / "jd.sidecar.jsonl", encoding="gb18030")], strict=True
     )
     assert again.products == catalog.products
+    # Without encoding=, the error names the encoding to pass.
+    with pytest.raises(CatalogError, match=r"not valid utf-8 \(it decodes as gb18030: pass encoding='gb18030'\)"):
+        shoplink.Catalog.from_merchants([JDUnionExport(gbk, JD)], strict=True)
 
 
 def test_openai_feed_variants_minor_units_and_search_eligibility() -> None:
@@ -173,7 +176,7 @@ BAD: list[tuple[str, str, str, str]] = [
         "foreign domain",
         "61,面霜,,https://evil.example/x,,12.00,5",
         "url (淘宝客链接 or 商品详情页链接地址)",
-        "not among merchant 'taobao'",
+        "not among the domains of merchant 'taobao'",
     ),
     (
         "bad commission",
@@ -239,7 +242,7 @@ def acp(tmp_path: Path, variant: dict[str, Any]) -> OpenAIProductFeed:
             "minor units",
         ),
         ({"id": "v", "price": {"amount": 100}}, "variants[0].price.currency", "required"),
-        ({"id": "v", "url": "https://evil.example/v"}, "url", "not among merchant 'shop'"),
+        ({"id": "v", "url": "https://evil.example/v"}, "url", "not among the domains of merchant 'shop'"),
         ({"title": "no id"}, "id", "required"),
     ],
 )

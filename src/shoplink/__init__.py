@@ -13,6 +13,7 @@ changing a word of the answer::
 """
 
 import importlib.metadata as _metadata
+import logging as _logging
 
 from ._adapters import (
     GoogleMerchantFeed,
@@ -74,6 +75,10 @@ from ._stream import (
     text_deltas,
 )
 from ._styles import default_stylesheet
+
+# A library adds only a NullHandler: what is shown, and where, is the
+# application's choice (docs/logging.md).
+_logging.getLogger("shoplink").addHandler(_logging.NullHandler())
 
 try:
     __version__ = _metadata.version("shoplink")

@@ -9,6 +9,7 @@ number) and field.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._catalog import RejectedRow, csv_rows, jsonl_rows
+from ._catalog import RejectedRow, csv_rows, guess_encoding, jsonl_rows, refuse_spreadsheet
 from ._exceptions import CatalogError
 from ._links import UTM, LinkBuilder, LinkContext
 from ._merchants import SourceRow
@@ -74,6 +75,7 @@ class ShoplinkFile:
     def rows(self) -> Iterator[SourceRow]:
         """The file's rows (JSON Lines or CSV by the file name)."""
         data = _read(self.path, self.name)
+        refuse_spreadsheet(data, self.name)
         read = csv_rows if self.path.lower().endswith(".csv") else jsonl_rows
         for number, row in read(data, self.name):
             yield row if isinstance(row, RejectedRow) else (number, row)
@@ -123,7 +125,13 @@ def _table(
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise CatalogError(f"not valid {encoding}", path=name, line=line) from None
+        hint = ""
+        if codecs.lookup(encoding).name == "utf-8":
+            found = guess_encoding(data)
+            if found is not None:
+                # CSV saved by Excel in China is GB18030 (or GBK, its subset).
+                hint = f" (it decodes as {found}: pass encoding={found!r})"
+        raise CatalogError(f"not valid {encoding}{hint}", path=name, line=line) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._exceptions import CatalogError, LinkError
+from ._exceptions import CatalogError, ConfigError, LinkError
 from ._links import LinkBuilder, LinkContext, checked_link
 from ._model import Availability, CommercialTerms, Merchant, Product
 
@@ -190,8 +190,8 @@ class Catalog:
                     host = urlsplit(value).hostname or ""
                     if not merchant.allows_host(host):
                         raise CatalogError(
-                            f"host {host!r} is not among merchant {merchant.id!r}'s "
-                            f"domains {list(merchant.domains)}",
+                            f"host {host!r} is not among the domains of merchant {merchant.id!r} "
+                            f"{list(merchant.domains)}",
                             path=source,
                             field=field,
                         )
@@ -249,7 +249,7 @@ class Catalog:
         builder = self.link_builders.get(product.merchant)
         if builder is None:
             return product.url
-        name = f"merchant {product.merchant!r}'s URL builder"
+        name = f"the URL builder of merchant {product.merchant!r}"
         try:
             url = builder(product, context or LinkContext())
         except Exception as exc:
@@ -355,11 +355,12 @@ def _check_list(field: str, value: object, *, required: bool) -> tuple[str, ...]
         if required:
             raise _RowError(field, "is required (at least one entry)")
         return ()
-    if isinstance(value, str):
-        items: list[object] = list(value.split("|"))
-    elif isinstance(value, list):
-        items = value
+    if isinstance(value, (list, tuple)):
+        items: Sequence[object] = value
     else:
+        # A bare string is not taken for a one-entry list: "keywords": "a|b"
+        # in JSON is a mistake for ["a", "b"] (CSV cells are split on "|"
+        # by ``csv_rows`` before they get here).
         raise _RowError(field, f"expected a list of strings, got {_json_type(value)}")
     out: list[str] = []
     for i, item in enumerate(items):
@@ -384,6 +385,8 @@ def _check_decimal(field: str, value: object, *, lo: Decimal, hi: Decimal | None
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise _RowError(field, f"expected a decimal string, got {_json_type(value)}")
     text = str(value).strip()
+    if text.startswith("-") and _DECIMAL_RE.fullmatch(text[1:].strip()):
+        raise _RowError(field, f"{text} is negative (must be at least {lo})")
     if not _DECIMAL_RE.fullmatch(text):
         raise _RowError(field, f"{text!r} is not a plain decimal number like 129.00")
     try:
@@ -470,6 +473,12 @@ def _parse(row: Mapping[str, Any]) -> tuple[Product, CommercialTerms | None]:
     price = _check_decimal("price", row.get("price"), lo=Decimal(0), hi=None)
     currency_raw = _check_text("currency", row.get("currency"), required=False, limit=20).strip()
     if currency_raw and not _CURRENCY_RE.fullmatch(currency_raw):
+        if _CURRENCY_RE.fullmatch(currency_raw.upper()):
+            raise _RowError(
+                "currency",
+                f"{currency_raw!r} must be upper case: ISO 4217 codes are written "
+                f"{currency_raw.upper()!r}",
+            )
         raise _RowError("currency", f"{currency_raw!r} is not a three-letter ISO 4217 code")
     if price is not None and not currency_raw:
         raise _RowError("currency", "is required when price is given")
@@ -535,7 +544,10 @@ def jsonl_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] 
             yield (
                 number,
                 RejectedRow(
-                    path, number, "", f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+                    path,
+                    number,
+                    "",
+                    f"not valid UTF-8 (byte {exc.start + 1} of the line)" + not_utf8_hint(raw),
                 ),
             )
             continue
@@ -579,7 +591,9 @@ def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | 
         raise CatalogError(f"unreadable CSV header: {exc}", path=path, line=1) from None
     header = [h.strip() for h in header]
     if any(_has_surrogate(h) for h in header):
-        raise CatalogError("header is not valid UTF-8", path=path, line=1)
+        raise CatalogError(
+            "header is not valid UTF-8" + not_utf8_hint(data), path=path, line=1
+        )
     missing = [f for f in REQUIRED_FIELDS if f not in header]
     if missing:
         raise CatalogError(
@@ -589,6 +603,7 @@ def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | 
     if dupes:
         raise CatalogError(f"header repeats column(s) {', '.join(dupes)}", path=path, line=1)
     line = reader.line_num + 1
+    hint: str | None = None
     while True:
         try:
             cells = next(reader)
@@ -602,7 +617,9 @@ def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | 
         if not any(c.strip() for c in cells):
             continue
         if any(_has_surrogate(c) for c in cells):
-            yield first, RejectedRow(path, first, "", "not valid UTF-8")
+            if hint is None:
+                hint = not_utf8_hint(data)  # once, for the whole file
+            yield first, RejectedRow(path, first, "", "not valid UTF-8" + hint)
             continue
         if len(cells) != len(header):
             yield (
@@ -612,11 +629,68 @@ def csv_rows(data: bytes, path: str) -> Iterator[tuple[int, Mapping[str, Any] | 
                 ),
             )
             continue
-        yield first, dict(zip(header, cells, strict=True))
+        yield first, _split_lists(dict(zip(header, cells, strict=True)))
+
+
+def _split_lists(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row with its list fields (``a|b|c``) split into lists."""
+    for field in LIST_FIELDS:
+        value = row.get(field)
+        if isinstance(value, str) and value.strip():
+            row[field] = value.split("|")
+    return row
 
 
 def _has_surrogate(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+# Encodings a Chinese export that is not UTF-8 is most likely in, tried in
+# this order to name one in the error (GB18030 includes GBK and GB2312).
+_CHINESE_ENCODINGS = ("gb18030", "big5")
+
+
+def guess_encoding(data: bytes) -> str | None:
+    """The first of the common Chinese encodings that decodes all of ``data``, if any.
+
+    Only used to suggest an encoding in an error: a successful decode shows
+    the bytes are consistent with it, not that the text is right.
+    """
+    for encoding in _CHINESE_ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return None
+
+
+def not_utf8_hint(data: bytes) -> str:
+    """What to tell a user whose file is not UTF-8: the encoding it decodes as, if any."""
+    found = guess_encoding(data)
+    if found is None:
+        return ""
+    return f" (it decodes as {found}: save it as UTF-8, e.g. iconv -f {found} -t utf-8)"
+
+
+def refuse_spreadsheet(data: bytes, name: str) -> None:
+    """Raise a clear ``CatalogError`` for a spreadsheet given where text is expected.
+
+    XLSX files are zip archives (``PK``), old ``.xls`` files OLE2 compound
+    files; read as text they would only be "not valid UTF-8".
+    """
+    if data.startswith(b"PK\x03\x04"):
+        kind = "a spreadsheet (.xlsx, a zip archive)"
+    elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        kind = "an Excel .xls file"
+    else:
+        return
+    raise CatalogError(
+        f"this is {kind}, not a shoplink JSON Lines or CSV catalog: read 淘宝联盟 / 京东联盟 "
+        "exports with shoplink.TaobaoUnionExport / shoplink.JDUnionExport (.xlsx needs "
+        "pip install 'shoplink[xlsx]'), or save the sheet as UTF-8 CSV",
+        path=name,
+    )
 
 
 def _detect_format(path: str, data: bytes) -> str:
@@ -697,6 +771,7 @@ def load_catalog(
     *,
     format: str | None = None,
     merchants: Sequence[Merchant] = (),
+    tracking: Mapping[str, LinkBuilder] | None = None,
 ) -> Catalog:
     """Load a catalog file in shoplink's JSON Lines or CSV format.
 
@@ -709,16 +784,25 @@ def load_catalog(
         format: force ``"jsonl"`` or ``"csv"``.
         merchants: merchant declarations; a product URL outside its
             merchant's ``domains`` is then a bad row.
+        tracking: merchant id to the ``LinkBuilder`` that makes its final
+            link URLs (``QueryTracking``, ``UTM`` or your own), for a file
+            holding several merchants' rows; merchants without one link to
+            the product URL.  Built URLs are checked against the merchant's
+            declared ``domains``, as an adapter's are.
 
     Raises:
         CatalogError: the file cannot be read, its CSV header is unusable,
             or (strict) a row is bad.  The message is ``PATH:LINE: field: reason``.
+        ConfigError: ``tracking`` names a merchant that neither
+            ``merchants`` declares nor any loaded row names, or holds
+            something that is not callable.
     """
     name = os.fspath(path)
     try:
         data = Path(name).read_bytes()
     except OSError as exc:
         raise CatalogError(f"cannot read file: {exc.strerror or exc}", path=name) from None
+    refuse_spreadsheet(data, name)
     fmt = format or _detect_format(name, data)
     if fmt == "jsonl":
         raw = jsonl_rows(data, name)
@@ -729,7 +813,44 @@ def load_catalog(
     products, terms, rejected = load_rows(
         raw, path=name, strict=strict, merchants={m.id: m for m in merchants}
     )
-    return Catalog.build(products, merchants=merchants, terms=terms, rejected=rejected, source=name)
+    builders = dict(tracking or {})
+    if builders:
+        known = {m.id for m in merchants} | {p.merchant for p in products}
+        for merchant_id, builder in builders.items():
+            if not callable(builder):
+                raise ConfigError(
+                    f"tracking[{merchant_id!r}] must be a LinkBuilder (a callable), "
+                    f"got {type(builder).__name__}"
+                )
+            if merchant_id not in known:
+                # Most likely a typo ('JD' for 'jd'): its links would go untracked.
+                raise ConfigError(
+                    f"tracking names merchant {merchant_id!r}, which no row of {name} names "
+                    f"(merchants: {', '.join(sorted(known)) or 'none'})"
+                )
+    catalog = Catalog.build(
+        products,
+        merchants=merchants,
+        terms=terms,
+        rejected=rejected,
+        source=name,
+        link_builders=builders,
+    )
+    log_load(catalog)
+    return catalog
+
+
+def log_load(catalog: Catalog) -> None:
+    """The INFO record of a catalog load (``docs/logging.md``)."""
+    from ._log import catalog_log
+
+    catalog_log.info(
+        "loaded catalog %s: %d product(s), %d rejected row(s), %d failed adapter(s)",
+        catalog.source,
+        len(catalog.products),
+        len(catalog.rejected),
+        len(catalog.failures),
+    )
 
 
 def _own_merchant(row: Mapping[str, Any], merchant: Merchant) -> Mapping[str, Any]:
@@ -752,6 +873,6 @@ def _check_domains(product: Product, merchant: Merchant | None) -> None:
         if host is not None and not merchant.allows_host(host):
             raise _RowError(
                 field,
-                f"host {host!r} is not among merchant {merchant.id!r}'s domains "
+                f"host {host!r} is not among the domains of merchant {merchant.id!r} "
                 f"({', '.join(merchant.domains)})",
             )

@@ -17,6 +17,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -136,6 +137,9 @@ def _linker(
 
 
 def _label(value: str) -> str | None:
+    if not value.strip():
+        # ``Linker`` would say "use label=None": on the command line that is this.
+        raise argparse.ArgumentTypeError("must not be blank; use --label none to turn it off")
     return None if value.lower() == "none" else value
 
 
@@ -170,8 +174,9 @@ def _cmd_link(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     catalog = demo_catalog()
     answers = demo_answers()
-    if args.style is None and not args.json:
-        # Without --style: the first sample answer in each of the three forms.
+    if args.style is None and not args.json and not args.all:
+        # Without --style: one sample answer (the first, or --id) in each of
+        # the three forms.  With --all, every answer in the default form.
         first = answers[0] if not args.id else _pick(answers, args.id)
         for style in STYLES:
             result = _linker(catalog, args, style).link(
@@ -183,20 +188,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     linker = _linker(catalog, args, args.style or "inline")
     if args.id:
-        chosen = [a for a in answers if a.id == args.id]
-        if not chosen:
-            known = ", ".join(a.id for a in answers)
-            raise _BadInput(f"demo: no sample answer {args.id!r} (have {known})")
+        chosen = [_pick(answers, args.id)]
     elif args.all:
         chosen = list(answers)
     else:
         chosen = list(answers[:1])
-    results = [
-        (a, linker.link(a.text(args.format), query=a.query, now=_DEMO_NOW)) for a in answers
-    ]
+    # Only the answers shown are linked.
+    results = [(a, linker.link(a.text(args.format), query=a.query, now=_DEMO_NOW)) for a in chosen]
     if args.json:
         payload: list[dict[str, Any]] = [
-            {"id": a.id, "query": a.query, **r.to_dict()} for a, r in results if a in chosen
+            {"id": a.id, "query": a.query, **r.to_dict()} for a, r in results
         ]
         _out(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return EXIT_OK
@@ -207,19 +208,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"{len(answers)} sample answers.\n\n"
     )
     for answer, result in results:
-        if answer not in chosen:
-            continue
         _out(f"━━ {answer.id} · {answer.query}\n\n{result.text.rstrip()}\n\n")
         _out(_summary(result, catalog) + "\n\n")
-    _out("━━ all sample answers\n")
-    for answer, result in results:
-        per = Counter(
-            catalog.merchant(link.merchant).name or link.merchant for link in result.links
-        )
-        shops = ", ".join(f"{name} {n}" for name, n in sorted(per.items())) or "—"
-        _out(f"  {answer.id}  {len(result.links)} link(s)  {shops}  · {answer.query}\n")
-    if not args.all and not args.id:
-        _out("\nMore: shoplink demo --all, or shoplink demo --id qa-02.\n")
+    if args.all:
+        _out("━━ all sample answers\n")
+        for answer, result in results:
+            per = Counter(
+                catalog.merchant(link.merchant).name or link.merchant for link in result.links
+            )
+            shops = ", ".join(f"{name} {n}" for name, n in sorted(per.items())) or "—"
+            _out(f"  {answer.id}  {len(result.links)} link(s)  {shops}  · {answer.query}\n")
+    else:
+        _out("More: shoplink demo --all, or shoplink demo --id qa-02.\n")
     return EXIT_OK
 
 
@@ -259,11 +259,20 @@ def _cmd_merchants(args: argparse.Namespace) -> int:
 
     found = installed_merchants()
     for m in found:
-        about = m.description or f"(cannot load: {m.error})"
+        about = _plain(m.description) or f"(cannot load: {m.error})"
         _out(f"{m.name}\t{m.module}\t{about}\n")
     if not found:
         _out("no merchant adapters installed (entry-point group shoplink.merchants)\n")
     return EXIT_OK
+
+
+# reST inline markup in docstrings: ``literal``, :role:`target`, `text`.
+_REST = re.compile(r"``(.+?)``|:[\w:.-]+:`([^`]+)`|`([^`]+)`")
+
+
+def _plain(text: str) -> str:
+    """A docstring line as plain text for the terminal: reST markup taken off."""
+    return _REST.sub(lambda m: next(g for g in m.groups() if g is not None), text)
 
 
 class _ProgressBar:
@@ -342,7 +351,7 @@ def _parser() -> argparse.ArgumentParser:
             "--style",
             choices=STYLES,
             default=None,
-            help="inline (default for link), card or reference; demo shows all three if unset",
+            help="inline (default), card or reference; unset, demo shows one answer in all three",
         )
         p.add_argument("--format", choices=FORMATS, default="markdown", help="the answer's format")
         p.add_argument(

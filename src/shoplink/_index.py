@@ -56,6 +56,7 @@ import os
 import stat
 import sys
 import threading
+import time
 import warnings
 from array import array
 from collections.abc import Callable, Sequence
@@ -64,6 +65,7 @@ from typing import IO, Any, Final
 
 from ._catalog import Catalog
 from ._exceptions import IndexFileError
+from ._log import index_log
 from ._matcher import Hit, KeywordMatcher, int64_bytes, stored_automaton_usable
 from ._model import Product, RelevanceProfile
 
@@ -126,6 +128,7 @@ class ProductIndex:
     def __init__(
         self, catalog: Catalog, *, backend: str = "auto", progress: Progress | None = None
     ) -> None:
+        started = time.perf_counter()
         products = catalog.products
         total = len(products)
         ids: dict[str, int] = {}
@@ -147,6 +150,14 @@ class ProductIndex:
         if progress is not None:
             progress("automaton", 1, 1)
         self._setup(catalog, matcher, _owners(pairs, len(ids), products))
+        index_log.info(
+            "built index of %s: %d keyword(s), %d product(s), %s, %.3f s",
+            catalog.source,
+            len(matcher),
+            total,
+            matcher.backend,
+            time.perf_counter() - started,
+        )
 
     def _setup(self, catalog: Catalog, matcher: KeywordMatcher, owners: _Owners) -> None:
         self.catalog = catalog
@@ -333,6 +344,13 @@ class ProductIndex:
             raise IndexFileError("corrupt payload (inconsistent)", path=name)
         index = cls.__new__(cls)
         index._setup(catalog, matcher, owners)
+        index_log.info(
+            "loaded index %s for %s: %d keyword(s), %s",
+            name,
+            catalog.source,
+            len(matcher),
+            matcher.backend,
+        )
         return index
 
 

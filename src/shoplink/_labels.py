@@ -8,7 +8,9 @@ Presets:
   disclosure next to the link; "Sponsored" is the word readers recognise.
 - ``"auto"`` (default): ``"cn"`` for an answer in Chinese, ``"us"`` otherwise.
   The language is taken from the user's query when it has any letters, else
-  from the answer up to the mention, so that a streamed answer gets the same
+  from the sentence around the mention without the mention itself (a Latin
+  product name in a Chinese sentence is still a Chinese answer); the
+  sentence lies in the mention's block, so a streamed answer gets the same
   label as a whole one.
 """
 

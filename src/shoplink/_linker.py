@@ -20,6 +20,7 @@ import bisect
 import datetime as _dt
 import functools
 import os
+import re
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from ._labels import (
     validate_label,
 )
 from ._links import LinkContext
+from ._log import log_decisions
 from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
 from ._model import Product, RelevanceProfile
@@ -83,6 +85,12 @@ DEFAULT_MAX_LINKS = 5
 #: a strip of ads (a table header "| iPhone 16 | 小米15 |", a list "A、B、C")
 #: and are hard to tell apart or tap on a phone.
 DEFAULT_MIN_GAP = 10
+
+# A sentence end between two mentions: ``min_gap`` does not reach across
+# it.  The gap stops ad strips within a sentence (甲、乙、丙, a table
+# header); two sentences that each name a product are not a strip.  Line
+# breaks do not count: list items and table rows are where strips are.
+_SENTENCE_BREAK = re.compile(r"[。！？!?]|\.(?=\s)")
 
 #: What ``Linker(gates=...)`` accepts: gates, or paths to term files, or None.
 GatesOption = Iterable["Gate | str | os.PathLike[str]"] | None
@@ -147,8 +155,9 @@ class Linker:
             text, or None to leave it to the front end.
         max_links: at most this many links per answer (default 5); None for
             no cap.
-        min_gap: at least this many characters between two links
-            (default 10; 0 for none).
+        min_gap: at least this many characters between two inline links
+            in one sentence (default 10; 0 for none); a sentence end between
+            them lifts it.
         gates: the term lists of the built-in judge (``RuleJudge``).
             Default: ``default_gates()`` (medical, self-harm, minors,
             refusals; drug, medical-device, health-food and tobacco
@@ -294,7 +303,7 @@ class Linker:
 
     def link(
         self,
-        answer: str,
+        answer: str | bytes,
         query: str | None = None,
         *,
         now: _dt.datetime | None = None,
@@ -342,7 +351,11 @@ class Linker:
                 text, text, (), (), (), self.style, self.format, verdicts=verdicts
             )
         moment = now if now is not None else _dt.datetime.now(_dt.timezone.utc)
-        return _Run(self, snap, text, query_text, moment, context, verdicts=verdicts).execute(hits)
+        result = _Run(
+            self, snap, text, query_text, moment, context, verdicts=verdicts
+        ).execute(hits)
+        log_decisions(result)
+        return result
 
     def _link_from(
         self,
@@ -408,9 +421,15 @@ class Linker:
             carry, scan, layout, growing, released, verdicts=verdicts,
         )  # fmt: skip
         result = run.execute(hits, carry, snap_at, upto=upto)
+        if upto is None:
+            # Only a stream's last call (``flush``) links to the end: its
+            # result holds every decision of the stream, each once.
+            log_decisions(result)
         return result, run.carry_out
 
-    def link_many(self, answers: Sequence[str], query: str | None = None) -> list[LinkResult]:
+    def link_many(
+        self, answers: Sequence[str | bytes], query: str | None = None
+    ) -> list[LinkResult]:
         """``link`` each answer in turn (all with the same query)."""
         return [self.link(a, query) for a in answers]
 
@@ -525,12 +544,36 @@ class _LanguageTracker:
         self._upto, self._han, self._latin = state
 
     def at(self, end: int) -> str:
+        return language_of_counts(*self.counts(end))
+
+    def counts(self, end: int) -> tuple[int, int]:
+        """Han characters and Latin letters before ``end`` (never moving back)."""
         if end > self._upto:
             han, latin = count_scripts(self._text_of(self._upto, end))
             self._han += han
             self._latin += latin
             self._upto = end
-        return language_of_counts(self._han, self._latin)
+        return self._han, self._latin
+
+    def of_mention(self, sentence: tuple[int, int], start: int, end: int) -> str:
+        """The label language for a mention at ``[start, end)`` in ``sentence``.
+
+        The sentence without the mention decides: a product's name says
+        nothing about the answer's language (``AirPods Pro 2 很好用`` is a
+        Chinese answer), the rest of its sentence does, and the sentence
+        lies in the mention's block, which a stream has whole before it
+        decides.  A sentence with no letters besides the name (a list item
+        that is only the name) falls back on the answer before the mention,
+        and an answer with none before it on the name itself.
+        """
+        han, latin = count_scripts(self._text_of(sentence[0], start))
+        more_han, more_latin = count_scripts(self._text_of(end, sentence[1]))
+        han, latin = han + more_han, latin + more_latin
+        if not han and not latin:
+            han, latin = self.counts(start)
+        if not han and not latin:
+            han, latin = self.counts(end)
+        return language_of_counts(han, latin)
 
 
 class _Run:
@@ -657,7 +700,9 @@ class _Run:
         for i in range(first, len(hits)):
             if i == snap_hit:
                 lang_state = self.languages.state()
-            langs[i] = self.query_lang or self.languages.at(hits[i].end)
+            langs[i] = self.query_lang or self.languages.of_mention(
+                self._sentence_span(hits[i]), hits[i].start, hits[i].end
+            )
         if snap_hit == len(hits):
             lang_state = self.languages.state()
         outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
@@ -849,15 +894,20 @@ class _Run:
         if evidence is None:
             evidence = Evidence.of(self.text[span[0] : span[1]])
             self._contexts[span] = evidence
-        ends = self._sentence_ends.get(span)
-        if ends is None:
-            ends = self._sentence_ends[span] = sentence_ends(self.text, span)
-        sspan = sentence_span(self.text, span, hit.start, hit.end, ends)
+        sspan = self._sentence_span(hit)
         sentence = self._sentences.get(sspan)
         if sentence is None:
             sentence = Evidence.of(self.text[sspan[0] : sspan[1]])
             self._sentences[sspan] = sentence
         return evidence, sentence
+
+    def _sentence_span(self, hit: Hit) -> tuple[int, int]:
+        """The sentence holding ``hit``, within its block."""
+        span = self._block_span(hit)
+        ends = self._sentence_ends.get(span)
+        if ends is None:
+            ends = self._sentence_ends[span] = sentence_ends(self.text, span)
+        return sentence_span(self.text, span, hit.start, hit.end, ends)
 
     def _gated(self, hit: Hit) -> Verdict | None:
         if self.query_trip is not None:
@@ -1096,21 +1146,26 @@ class _Run:
         for left, right in ((before, None), (None, after)):
             if left is not None:
                 gap_text = self.text[left.final.end : final.start]
-                gap = hit.start - left.hit.end
+                gap_from, gap_to = left.hit.end, hit.start
                 overlap = final.start < left.final.end
             elif right is not None:
                 gap_text = self.text[final.end : right.final.start]
-                gap = right.hit.start - hit.end
+                gap_from, gap_to = hit.end, right.hit.start
                 overlap = right.final.start < final.end
             else:
                 continue
+            gap = gap_to - gap_from
             if overlap or (gap_text and not gap_text.strip("*_~")):
                 # Only delimiter characters between two links: each placement
                 # was checked alone, together they could re-pair emphasis.
                 return SkipReason.MARKUP, "too close to another link's markup"
             # The gap is about tap targets in the text; cards and reference
             # entries are laid out apart from it, so it is for inline links only.
-            if self.linker.style == "inline" and gap < self.linker.min_gap:
+            if (
+                self.linker.style == "inline"
+                and gap < self.linker.min_gap
+                and not _SENTENCE_BREAK.search(self.text, gap_from, gap_to)
+            ):
                 return SkipReason.TOO_CLOSE, (
                     f"{gap} characters from another link, min_gap={self.linker.min_gap}"
                 )

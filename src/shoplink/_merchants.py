@@ -152,7 +152,7 @@ def build_catalog(
         products.extend(got)
         terms.extend(got_terms)
         rejected.extend(_row_in_columns(r, adapter) for r in bad)
-    return cls.build(
+    catalog = cls.build(
         products,
         merchants=merchants.values(),
         terms=terms,
@@ -161,6 +161,10 @@ def build_catalog(
         failures=failures,
         link_builders=builders,
     )
+    from ._catalog import log_load
+
+    log_load(catalog)
+    return catalog
 
 
 def _column(field: str, adapter: MerchantAdapter) -> str:

@@ -11,7 +11,7 @@ import os
 
 import jinja2
 
-from ._urls import markdown_destination, markdown_inline, markdown_text
+from ._urls import markdown_destination, markdown_inline, markdown_price, markdown_text
 
 __all__ = ["TemplateSource", "make_environment"]
 
@@ -45,4 +45,5 @@ def make_environment(
     env.filters["md_url"] = markdown_destination
     env.filters["md_text"] = markdown_text
     env.filters["md_inline"] = markdown_inline
+    env.filters["md_price"] = markdown_price
     return env

@@ -88,6 +88,7 @@ def _environment(templates: TemplateSource, html: bool) -> jinja2.Environment:
     env.filters["superscript"] = _superscript
     env.globals["escape"] = markupsafe.escape
     env.globals["md_inline"] = env.filters["md_inline"]
+    env.globals["md_price"] = env.filters["md_price"]
     return env
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-__all__ = ["is_http_url", "markdown_destination", "markdown_inline", "markdown_text"]
+__all__ = [
+    "is_http_url",
+    "markdown_destination",
+    "markdown_inline",
+    "markdown_price",
+    "markdown_text",
+]
 
 # Everything RFC 3986 allows unencoded except the characters that end or
 # confuse a Markdown link destination: parentheses, angle brackets, spaces,
@@ -85,3 +91,27 @@ def markdown_inline(text: str) -> str:
     a line break would end the construct (and could start a new block).
     """
     return markdown_text(" ".join(_LINE_BREAKING.sub(" ", text).split()))
+
+
+# A number with its grouping and decimal separators: ``1,234.56``.
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+
+
+def markdown_price(text: str) -> str:
+    """``markdown_inline`` for a price: ``¥109.00`` stays so, not ``¥109\\.00``.
+
+    A ``.`` or ``,`` between digits is markup nowhere: not an ordered-list
+    marker (that needs a space after it), not part of an address (a domain
+    ends in letters).  So numbers are left as they are, and everything else
+    (``$``, which some renderers read as math, included) is escaped as
+    ``markdown_inline`` escapes it.
+    """
+    text = " ".join(_LINE_BREAKING.sub(" ", text).split())
+    out: list[str] = []
+    pos = 0
+    for number in _NUMBER.finditer(text):
+        out.append(markdown_text(text[pos : number.start()]))
+        out.append(number.group())
+        pos = number.end()
+    out.append(markdown_text(text[pos:]))
+    return "".join(out)

