@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import pickle
 import random
+import string
 import sys
 import threading
 import unicodedata
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from shoplink._matcher import (
     BACKENDS,
+    UNDERSCORE_RUN_MAX,
     GrowingCandidates,
     Hit,
     KeywordMatcher,
@@ -48,7 +50,53 @@ def _ref_fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", ch).casefold() for ch in text)
 
 
-def reference_candidates(keywords: Iterable[str], text: str) -> list[Hit]:
+def _ref_md_space(ch: str) -> bool:
+    # CommonMark's Unicode whitespace: Zs, tab, line feed, form feed, CR
+    # (markdown-it adds the vertical tab).
+    return ch in "\t\n\x0b\x0c\r" or unicodedata.category(ch) == "Zs"
+
+
+def _ref_md_punct(ch: str) -> bool:
+    # CommonMark 0.31: ASCII punctuation, or Unicode P or S.
+    return ch in string.punctuation or unicodedata.category(ch)[0] in "PS"
+
+
+def _ref_underscore_run(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """(can open, can close) of the ``_`` run ``text[start:end]``, read from the spec."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    left = not _ref_md_space(after) and (
+        not _ref_md_punct(after) or _ref_md_space(before) or _ref_md_punct(before)
+    )
+    right = not _ref_md_space(before) and (
+        not _ref_md_punct(before) or _ref_md_space(after) or _ref_md_punct(after)
+    )
+    return (
+        left and (not right or _ref_md_punct(before)),
+        right and (not left or _ref_md_punct(after)),
+    )
+
+
+def _ref_boundary(text: str, inside: int, outside: int, emphasis: bool) -> bool:
+    """Whether ``text[outside]``, next to the hit's edge ``text[inside]``, is a boundary."""
+    if not 0 <= outside < len(text) or not is_word_char(text[outside]):
+        return True
+    if not emphasis or text[outside] != "_" or text[inside] == "_":
+        return False
+    step = outside - inside
+    far = outside
+    while 0 <= far + step < len(text) and text[far + step] == "_":
+        far += step
+    lo, hi = (far, inside) if step < 0 else (inside + 1, far + 1)
+    if hi - lo > UNDERSCORE_RUN_MAX:
+        return False
+    opens, closes = _ref_underscore_run(text, lo, hi)
+    return opens if step < 0 else closes
+
+
+def reference_candidates(
+    keywords: Iterable[str], text: str, emphasis: bool = False
+) -> list[Hit]:
     """Every boundary-valid occurrence, by trying each original slice."""
     ids: dict[str, int] = {}
     for keyword in keywords:
@@ -64,17 +112,17 @@ def reference_candidates(keywords: Iterable[str], text: str) -> list[Hit]:
             key = ids.get(folded)
             if key is None:
                 continue
-            if is_word_char(folded[0]) and i > 0 and is_word_char(text[i - 1]):
+            if is_word_char(folded[0]) and not _ref_boundary(text, i, i - 1, emphasis):
                 continue
-            if is_word_char(folded[-1]) and j < len(text) and is_word_char(text[j]):
+            if is_word_char(folded[-1]) and not _ref_boundary(text, j - 1, j, emphasis):
                 continue
             hits.append(Hit(i, j, key))
     return sorted(hits, key=lambda h: (h.start, -h.end, h.key))
 
 
-def reference_find(keywords: Iterable[str], text: str) -> list[Hit]:
+def reference_find(keywords: Iterable[str], text: str, emphasis: bool = False) -> list[Hit]:
     """Leftmost-longest, by repeatedly taking the best remaining candidate."""
-    candidates = reference_candidates(keywords, text)
+    candidates = reference_candidates(keywords, text, emphasis)
     chosen: list[Hit] = []
     position = 0
     while True:
@@ -425,6 +473,79 @@ def test_find_equals_reference(backend: str, data: st.DataObject) -> None:
     assert matcher.find(text) == reference_find(keywords, text)
 
 
+@st.composite
+def underscored(draw: st.DrawFn, text: str) -> str:
+    """``text`` with runs of ``_`` put in at random places (now and then a long one)."""
+    runs = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(text)),
+                st.sampled_from([1, 1, 1, 2, 2, 3, UNDERSCORE_RUN_MAX, UNDERSCORE_RUN_MAX + 1]),
+            ),
+            max_size=6,
+        )
+    )
+    for at, length in sorted(runs, reverse=True):
+        text = text[:at] + "_" * length + text[at:]
+    return text
+
+
+@each_backend
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_find_with_emphasis_equals_reference(backend: str, data: st.DataObject) -> None:
+    keywords = data.draw(keyword_sets())
+    text = data.draw(answers(keywords).flatmap(underscored))
+    matcher = KeywordMatcher(keywords, backend=backend, emphasis=True)
+    assert matcher.emphasis
+    assert matcher.find_candidates(text) == reference_candidates(keywords, text, emphasis=True)
+    assert matcher.find(text) == reference_find(keywords, text, emphasis=True)
+    # The default reads every ``_`` as a word character, as before.
+    plain = KeywordMatcher(keywords, backend=backend)
+    assert plain.find_candidates(text) == reference_candidates(keywords, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("try _anker 737_ now", ["anker 737"]),
+        ("try __anker 737__ now", ["anker 737"]),
+        ("try ___anker 737___ now", ["anker 737"]),
+        ("_**anker 737**_ and **_anker 737_**", ["anker 737", "anker 737"]),
+        ("_anker 737_", ["anker 737"]),
+        ("(_anker 737_).", ["anker 737"]),
+        ("推荐：_anker 737_。", ["anker 737"]),
+        ("「__anker 737__」", ["anker 737"]),
+        ("_anker 737 opens, nothing closes", ["anker 737"]),
+        # intraword: CommonMark reads none of these as emphasis
+        ("a_anker 737_b", []),
+        ("foo_anker 737", []),
+        ("anker 737_bar", []),
+        ("_anker 737_b", []),
+        ("推荐_anker 737_吧", []),
+        ("_anker 737_和_anker 737_", []),
+        ("x" + "_" * (UNDERSCORE_RUN_MAX + 1) + "anker 737", []),
+        (" " + "_" * UNDERSCORE_RUN_MAX + "anker 737", ["anker 737"]),
+    ],
+)
+def test_underscore_runs_that_may_be_emphasis_end_a_word(text: str, found: list[str]) -> None:
+    matcher = KeywordMatcher(["Anker 737"], emphasis=True)
+    assert spans(matcher, text) == found
+
+
+def test_emphasis_survives_pickling_backends_and_index_files() -> None:
+    matcher = KeywordMatcher(["Anker 737"], emphasis=True)
+    assert pickle.loads(pickle.dumps(matcher)).emphasis
+    for backend in ALL_BACKENDS:
+        assert matcher.with_backend(backend).emphasis
+    fields, sections = matcher.dump()
+    grouped: dict[str, list[bytes]] = {}
+    for name, content in sections:
+        grouped.setdefault(name, []).append(bytes(content))
+    assert KeywordMatcher.restore(fields, grouped, emphasis=True).find("_anker 737_")
+    assert not KeywordMatcher.restore(fields, grouped).find("_anker 737_")
+
+
 @each_backend
 @settings(max_examples=200, deadline=None)
 @given(st.data())
@@ -625,15 +746,20 @@ def test_restore_refuses_sections_that_disagree() -> None:
 
 
 @each_backend
+@pytest.mark.parametrize("emphasis", [False, True], ids=["plain", "emphasis"])
 @settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_growing_candidates_equal_a_scan_of_every_prefix(backend: str, data: st.DataObject) -> None:
+def test_growing_candidates_equal_a_scan_of_every_prefix(
+    backend: str, emphasis: bool, data: st.DataObject
+) -> None:
     keywords = [k for k in data.draw(keyword_sets()) if "\n" not in k]
     if not keywords:
         return
     text = data.draw(answers(keywords))
+    if emphasis:
+        text = data.draw(underscored(text))
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=10))
-    matcher = KeywordMatcher(keywords, backend=backend)
+    matcher = KeywordMatcher(keywords, backend=backend, emphasis=emphasis)
     brk = data.draw(st.sampled_from(["\n", None]))
     growing = GrowingCandidates(matcher, brk)
     for end in [*sorted(set(cuts)), len(text)]:
@@ -647,6 +773,11 @@ def test_growing_candidates_equal_a_scan_of_every_prefix(backend: str, data: st.
         assert first == (starts[0] if starts else None)
         growing.extend(prefix)
         assert growing.between(0, end + 1) == [(h.start, -h.end, h.key) for h in fresh]
+        # One said to stay is still there in the whole text.
+        whole_starts = {h.start for h in matcher.find_candidates(text)}
+        for h in fresh:
+            if growing.lasting_in(h.start, h.start):
+                assert h.start in whole_starts, (prefix, h)
         lo = data.draw(st.integers(0, end))
         assert growing.between(lo, end) == [
             (h.start, -h.end, h.key) for h in fresh if lo <= h.start < end

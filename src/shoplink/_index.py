@@ -112,7 +112,9 @@ class ProductIndex:
 
     Every distinct folded keyword is one matcher key; several products may
     share a key (``面膜``).  Their order under a key is by product id, so no
-    source order or merchant can sneak a preference in.
+    source order or merchant can sneak a preference in.  Its matcher reads
+    ``_`` runs that could be Markdown emphasis as word boundaries
+    (``KeywordMatcher(emphasis=True)``): ``_Anker 737_`` names the Anker 737.
 
     Args:
         catalog: the products to index.
@@ -146,7 +148,9 @@ class ProductIndex:
         if progress is not None:
             progress("keywords", total, total)
             progress("automaton", 0, 1)
-        matcher = KeywordMatcher._of_folded(ids, backend)
+        # Answers are Markdown (or HTML from the same models): an ``_`` run
+        # that could be emphasis ends a word (``_Anker 737_``).
+        matcher = KeywordMatcher._of_folded(ids, backend, emphasis=True)
         if progress is not None:
             progress("automaton", 1, 1)
         self._setup(catalog, matcher, _owners(pairs, len(ids), products))
@@ -331,7 +335,7 @@ class ProductIndex:
                 stacklevel=3,
             )
         try:
-            matcher = KeywordMatcher.restore(header, data, backend)
+            matcher = KeywordMatcher.restore(header, data, backend, emphasis=True)
             owners = _Owners.restore(data["owner_offsets"], data["owner_members"])
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
             # Checksummed sections that still do not decode: say so plainly.

@@ -36,6 +36,8 @@ from typing import Any
 
 import attrs
 
+from ._text import MD_ASCII_PUNCT, MD_WHITESPACE, delimiter_run, is_md_punct
+
 __all__ = ["Block", "MarkdownLayout", "Placement", "Refusal"]
 
 
@@ -83,23 +85,14 @@ class Block:
 # --------------------------------------------------------------------------
 # character classes (as markdown-it-py 4 defines them)
 
-_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_MD_WHITESPACE = frozenset(
-    "\t\n\x0b\x0c\r \xa0\u1680\u202f\u205f\u3000" + "".join(chr(c) for c in range(0x2000, 0x200B))
-)
+_ASCII_PUNCT = MD_ASCII_PUNCT
+_MD_WHITESPACE = MD_WHITESPACE
 _TRIM_CHARS = "".join(sorted(_MD_WHITESPACE | {"\u2028", "\u2029"}))
-
-
-def _is_punct(ch: str) -> bool:
-    return ch in _ASCII_PUNCT or unicodedata.category(ch).startswith(("P", "S"))
+_is_punct = is_md_punct
 
 
 def _is_punct_p(ch: str) -> bool:
     return ch in ">|" or unicodedata.category(ch).startswith(("P", "C"))
-
-
-def _is_ws(ch: str) -> bool:
-    return ch in _MD_WHITESPACE
 
 
 # --------------------------------------------------------------------------
@@ -925,15 +918,9 @@ _FLANKS: dict[tuple[str, str, str], tuple[bool, bool]] = {}
 _FLANKS_MAX = 4096
 
 
-def _flank_uncached(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
-    last_p, next_p = _is_punct(last), _is_punct(nxt)
-    last_w, next_w = _is_ws(last), _is_ws(nxt)
-    left = not (next_w or (next_p and not (last_w or last_p)))
-    right = not (last_w or (last_p and not (next_w or next_p)))
-    can_split = marker != "_"
-    can_open = left and (can_split or not right or last_p)
-    can_close = right and (can_split or not left or next_p)
-    return can_open, can_close
+# The flanking rule itself is shared with the matcher, which reads an ``_``
+# run next to a mention with it (``_text.delimiter_run``).
+_flank_uncached = delimiter_run
 
 
 # (pos, marker, length, token, can open, can close, run start, run length)

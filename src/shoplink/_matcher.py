@@ -66,7 +66,7 @@ from typing import Any, Final
 import ahocorasick
 import attrs
 
-from shoplink._text import fold_text, is_word_char, origin_map
+from shoplink._text import delimiter_run, fold_text, is_word_char, origin_map
 
 __all__ = [
     "BACKENDS",
@@ -84,6 +84,70 @@ BACKENDS: Final = ("pyahocorasick", "ahocorasick_rs")
 # word character, so the neighbouring original character must not be one.
 _LEFT: Final = 1
 _RIGHT: Final = 2
+
+# An ``_`` run longer than this next to a mention is never read as emphasis
+# (``emphasis=True``): the check looks at no more than this many characters,
+# and a stream holds back no more than this many beyond a mention.
+UNDERSCORE_RUN_MAX: Final = 32
+
+
+def _underscore_opens(text: str, start: int) -> bool:
+    """Whether the ``_`` run ending at ``text[start - 1]`` may open emphasis before ``start``.
+
+    The run is the whole run of ``_`` there (``__Kindle``); it may open when
+    CommonMark's flanking rule says so for the characters around it: after
+    a space, punctuation (CJK punctuation too) or the start of the text,
+    but not after a letter (``snake_case``). A mention starting with ``_``
+    itself is inside the run, not after it.
+    """
+    first = text[start]
+    if first == "_":
+        return False
+    run = start - 1
+    floor = start - UNDERSCORE_RUN_MAX
+    while run > 0 and text[run - 1] == "_":
+        run -= 1
+        if run < floor:
+            return False
+    before = text[run - 1] if run > 0 else " "
+    return delimiter_run("_", before, first)[0]
+
+
+def _underscore_closes(text: str, end: int) -> bool:
+    """Whether the ``_`` run starting at ``text[end]`` may close emphasis after ``end``.
+
+    The end of the text reads as a space (as the end of a line does).
+    """
+    last = text[end - 1]
+    if last == "_":
+        return False
+    size = len(text)
+    run = end + 1
+    ceiling = end + UNDERSCORE_RUN_MAX
+    while run < size and text[run] == "_":
+        run += 1
+        if run > ceiling:
+            return False
+    after = text[run] if run < size else " "
+    return delimiter_run("_", last, after)[1]
+
+
+def _settled_end(text: str) -> int:
+    """Where a trailing ``_`` run that more text could still re-read starts (else ``len``).
+
+    A mention ending right before such a run passes its right boundary now
+    (the end reads as a space) but may fail it once a letter follows the
+    run; a run longer than :data:`UNDERSCORE_RUN_MAX` is never emphasis, so
+    nothing before it can change.
+    """
+    size = len(text)
+    run = size
+    floor = size - UNDERSCORE_RUN_MAX
+    while run > 0 and text[run - 1] == "_":
+        run -= 1
+        if run < floor:
+            return size
+    return run
 
 
 def available_backends() -> tuple[str, ...]:
@@ -293,10 +357,24 @@ class KeywordMatcher:
     ``敏感肌面膜推荐``, and ``B5面膜`` matches in ``推荐B5面膜`` but not in
     ``AB5面膜``.
 
+    With ``emphasis=True`` (the product index: answers are Markdown, or
+    HTML written by the same models), ``_`` is a word character except in
+    a run that CommonMark could read as emphasis: a run before the hit ends
+    the word when it may open emphasis (left-flanking, and after a space,
+    punctuation or the start of the text), a run after it when it may close
+    (right-flanking, and before a space, punctuation or the end). So
+    ``anker 737`` is found in ``_Anker 737_`` and ``__Anker 737__`` and
+    ``：_Anker 737_。``, but still not in ``foo_anker 737`` or
+    ``a_anker 737_b``; a run longer than :data:`UNDERSCORE_RUN_MAX` never
+    counts.
+
     Args:
         keywords: the keywords, in any case or width.
         backend: ``"auto"`` (default), ``"pyahocorasick"`` or
             ``"ahocorasick_rs"``; see the module docstring.
+        emphasis: read ``_`` runs as CommonMark emphasis delimiters where
+            they could be (above); default False (``_`` is always a word
+            character, as the gates' term matcher wants).
 
     Raises:
         ValueError: if a keyword is empty or only whitespace after folding
@@ -310,6 +388,7 @@ class KeywordMatcher:
         "_backend_name",
         "_blob",
         "_edges",
+        "_emphasis",
         "_ends",
         "_ids",
         "_keywords",
@@ -317,8 +396,10 @@ class KeywordMatcher:
         "_longest",
     )
 
-    def __init__(self, keywords: Iterable[str], *, backend: str = "auto") -> None:
-        self._setup(dict.fromkeys(self.fold_keywords(keywords)), backend)
+    def __init__(
+        self, keywords: Iterable[str], *, backend: str = "auto", emphasis: bool = False
+    ) -> None:
+        self._setup(dict.fromkeys(self.fold_keywords(keywords)), backend, emphasis)
 
     @staticmethod
     def fold_keywords(keywords: Iterable[str]) -> Iterator[str]:
@@ -341,13 +422,15 @@ class KeywordMatcher:
             yield folded
 
     @classmethod
-    def _of_folded(cls, folded: Iterable[str], backend: str = "auto") -> KeywordMatcher:
+    def _of_folded(
+        cls, folded: Iterable[str], backend: str = "auto", emphasis: bool = False
+    ) -> KeywordMatcher:
         """A matcher over keywords already folded by :meth:`fold_keywords` and distinct."""
         matcher = cls.__new__(cls)
-        matcher._setup(folded, backend)
+        matcher._setup(folded, backend, emphasis)
         return matcher
 
-    def _setup(self, folded: Iterable[str], backend: str) -> None:
+    def _setup(self, folded: Iterable[str], backend: str, emphasis: bool = False) -> None:
         name = _resolve_backend(backend)
         keywords = tuple(folded)
         word = is_word_char
@@ -356,7 +439,7 @@ class KeywordMatcher:
         )
         # Per-key facts a hit needs, in flat arrays: an index costs less than
         # unpacking a Python tuple per keyword, and 1M keywords take 9 MB.
-        self._init(keywords, None, None, array("q", map(len, keywords)), edges)
+        self._init(keywords, None, None, array("q", map(len, keywords)), edges, emphasis)
         self._backend = _BACKEND_TYPES[name](list(map(_utf8, keywords))) if keywords else None
         self._backend_name = name
 
@@ -367,6 +450,7 @@ class KeywordMatcher:
         ends: Sequence[int] | None,
         lengths: Sequence[int],
         edges: bytes,
+        emphasis: bool = False,
     ) -> None:
         # The keywords are held as a tuple of str (built here), or as one
         # UTF-8 blob with the byte offsets ``ends`` (loaded from a file: no
@@ -376,6 +460,7 @@ class KeywordMatcher:
         self._ends = ends
         self._lengths = lengths
         self._edges = edges
+        self._emphasis = emphasis
         self._ids: dict[str, int] | None = None
         self._longest: int | None = None
 
@@ -397,7 +482,9 @@ class KeywordMatcher:
     def _with(self, backend: _Backend | None, name: str) -> KeywordMatcher:
         """This matcher's keywords and per-key facts on ``backend``."""
         other = type(self).__new__(type(self))
-        other._init(self._keywords, self._blob, self._ends, self._lengths, self._edges)
+        other._init(
+            self._keywords, self._blob, self._ends, self._lengths, self._edges, self._emphasis
+        )
         other._backend = backend
         other._backend_name = name
         return other
@@ -503,7 +590,12 @@ class KeywordMatcher:
 
     @classmethod
     def restore(
-        cls, fields: dict[str, Any], sections: dict[str, list[bytes]], backend: str = "auto"
+        cls,
+        fields: dict[str, Any],
+        sections: dict[str, list[bytes]],
+        backend: str = "auto",
+        *,
+        emphasis: bool = False,
     ) -> KeywordMatcher:
         """The matcher :meth:`dump` gave ``fields`` and ``sections`` of.
 
@@ -520,6 +612,8 @@ class KeywordMatcher:
                 build of pyahocorasick (:func:`automaton_build`), it is
                 rebuilt from the keywords and ``restore`` returns normally;
                 check :func:`stored_automaton_usable` to know beforehand.
+            emphasis: as for the constructor (not stored in the file: it is
+                how the keywords are looked for, not what they are).
 
         Raises:
             ValueError: the sections are inconsistent (sizes that do not fit
@@ -536,7 +630,7 @@ class KeywordMatcher:
         if len(edges) != count or ends[0] != 0 or ends[-1] != len(blob):
             raise ValueError("keyword sections disagree")
         matcher = cls.__new__(cls)
-        matcher._init(None, blob, ends, lengths, edges)
+        matcher._init(None, blob, ends, lengths, edges, emphasis)
         matcher._backend_name = name
         if not count:
             matcher._backend = None
@@ -550,6 +644,11 @@ class KeywordMatcher:
     def backend(self) -> str:
         """The backend in use: ``"pyahocorasick"`` or ``"ahocorasick_rs"``."""
         return self._backend_name
+
+    @property
+    def emphasis(self) -> bool:
+        """Whether ``_`` runs that could be emphasis end a word (see the class)."""
+        return self._emphasis
 
     def __len__(self) -> int:
         """The number of distinct folded keywords."""
@@ -565,12 +664,20 @@ class KeywordMatcher:
             "keywords": self.keywords,
             "lengths": array("q", self._lengths),
             "edges": self._edges,
+            "emphasis": self._emphasis,
             "backend": self._backend,
             "backend_name": self._backend_name,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._init(state["keywords"], None, None, state["lengths"], state["edges"])
+        self._init(
+            state["keywords"],
+            None,
+            None,
+            state["lengths"],
+            state["edges"],
+            state.get("emphasis", False),
+        )
         self._backend = state["backend"]
         self._backend_name = state["backend_name"]
 
@@ -631,16 +738,23 @@ class KeywordMatcher:
             Hit(start, -negative_end, key) for start, negative_end, key in self._candidates(text)
         ]
 
-    def _candidates(self, text: str) -> list[tuple[int, int, int]]:
-        """``(start, -end, key)`` of every valid occurrence, sorted."""
-        folded = fold_text(text)
+    def _candidates(self, text: str, lo: int = 0) -> list[tuple[int, int, int]]:
+        """``(start, -end, key)`` of every valid occurrence, sorted.
+
+        ``lo``: only occurrences starting at or after it are looked for
+        (``text[lo:]`` is scanned), with boundaries read in the whole
+        ``text``; offsets are ``text``'s.
+        """
+        part = text[lo:] if lo else text
+        folded = fold_text(part)
         backend = self._backend
         if backend is None or not folded:
             return []
         raw = _utf8(folded)
         lengths, edges = self._lengths, self._edges
+        emphasis = self._emphasis
         size = len(text)
-        same_size = len(folded) == size
+        same_size = len(folded) == len(part)
         ascii_only = len(raw) == len(folded)
         origin = None
         folded_size = len(folded)
@@ -663,7 +777,7 @@ class KeywordMatcher:
             start = end - lengths[key]
             if not same_size:
                 if origin is None:
-                    origin = origin_map(text)
+                    origin = origin_map(part)
                 first, last = start, end - 1
                 start = origin[first]
                 end = origin[last] + 1
@@ -672,11 +786,21 @@ class KeywordMatcher:
                     continue
                 if last + 1 < folded_size and origin[last + 1] == end - 1:
                     continue
+            start += lo
+            end += lo
             flags = edges[key]
-            if flags & _LEFT and start > 0 and is_word_char(text[start - 1]):
-                continue
-            if flags & _RIGHT and end < size and is_word_char(text[end]):
-                continue
+            if flags & _LEFT and start > 0:
+                before = text[start - 1]
+                if is_word_char(before) and not (
+                    emphasis and before == "_" and _underscore_opens(text, start)
+                ):
+                    continue
+            if flags & _RIGHT and end < size:
+                after = text[end]
+                if is_word_char(after) and not (
+                    emphasis and after == "_" and _underscore_closes(text, end)
+                ):
+                    continue
             out.append((start, -end, key))
         out.sort()
         return out
@@ -691,11 +815,14 @@ class GrowingCandidates:
     at most ``longest`` code points before it (an original span is never
     longer than its folded keyword), and after the last break before it
     (a character no keyword holds); one ending exactly at the old end may
-    fail its right boundary now that a character follows.  So the
-    candidates starting before both are final and kept, and the rest are
-    found again in the new tail, read with one character before it for the
-    left boundary.  Folding goes code point by code point, so the tail
-    folds as it does inside the whole text.
+    fail its right boundary now that a character follows, and so may one
+    ending right before a ``_`` run at the old end when the matcher reads
+    emphasis (a letter after the run makes it intraword: ``_settled_end``).
+    So the candidates starting before both are final and kept, and the
+    rest are found again in the new tail, with boundaries read in the whole
+    text.  Folding goes code point by code point, so the tail folds as it
+    does inside the whole text.  No text makes a rejected occurrence valid
+    by following it: the end of the text is the most lenient neighbour.
 
     ``hits_before`` keeps the leftmost-longest selection as it goes, so a
     stream's re-links do not select from the start each time.
@@ -714,6 +841,8 @@ class GrowingCandidates:
         self._keep_before = 0
         # A candidate not known yet starts at or after it.
         self._unknown_from = 0
+        # A candidate ending before it stays one whatever follows.
+        self._stays_before = 0
         self._starts: list[int] = []  # of each candidate, in order
         self._items: list[tuple[int, int, int]] = []  # (start, -end, key), sorted
         # The selection over ``_items[:_chosen_upto]``: hits, and where the
@@ -733,8 +862,6 @@ class GrowingCandidates:
             return
         self._size = len(text)
         keep_before = self._keep_before
-        context = 1 if keep_before else 0
-        base = keep_before - context
         cut = bisect.bisect_left(self._starts, keep_before)
         del self._starts[cut:]
         del self._items[cut:]
@@ -746,12 +873,13 @@ class GrowingCandidates:
             del self._chosen_starts[kept:]
             self._position = self._chosen[-1].end if self._chosen else 0
             self._chosen_upto = cut
-        for start, negative_end, key in self._matcher._candidates(text[base:]):
-            if start >= context:
-                self._starts.append(base + start)
-                self._items.append((base + start, negative_end - base, key))
+        for item in self._matcher._candidates(text, keep_before):
+            self._starts.append(item[0])
+            self._items.append(item)
         floor = text.rfind(self._brk) + 1 if self._brk is not None else 0
-        self._keep_before = max(0, len(text) - self._longest, floor)
+        settled = _settled_end(text) if self._matcher.emphasis else len(text)
+        self._stays_before = settled
+        self._keep_before = max(0, settled - self._longest, floor)
         # One not known ends past the end of ``text``.
         self._unknown_from = max(0, len(text) + 1 - self._longest, floor)
 
@@ -767,7 +895,7 @@ class GrowingCandidates:
         starts = self._starts
         i = bisect.bisect_left(starts, position)
         if i < len(starts) and starts[i] < limit:
-            if starts[i] <= self._unknown_from and -self._items[i][1] < self._size:
+            if starts[i] <= self._unknown_from and -self._items[i][1] < self._stays_before:
                 return starts[i]
         elif limit <= self._unknown_from:
             return None
@@ -780,13 +908,15 @@ class GrowingCandidates:
         """Whether a known candidate that stays one starts in ``[start, end]``.
 
         One stays when it ends before the end of the last text taken: the
-        character its right boundary reads is there.
+        character its right boundary reads is there (and, for a matcher
+        reading emphasis, before a ``_`` run at that end: the character
+        after the run is not there yet).
         """
         starts, items = self._starts, self._items
-        size = self._size
+        stays_before = self._stays_before
         i = bisect.bisect_left(starts, start)
         while i < len(starts) and starts[i] <= end:
-            if -items[i][1] < size:
+            if -items[i][1] < stays_before:
                 return True
             i += 1
         return False

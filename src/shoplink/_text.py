@@ -9,6 +9,11 @@ match can be reported in the caller's own offsets.
 Word boundaries depend on the script: Latin-like words need a non-word
 character on each side, while scripts written without spaces between words
 (Han, kana, Hangul, Thai, ...) need nothing.
+
+The Markdown character classes (CommonMark's punctuation and whitespace, and
+its flanking rule for a delimiter run) live here too: the Markdown placement
+pairs emphasis with them, and the matcher reads an ``_`` run next to a
+mention with them (an ``_`` that would open or close emphasis ends a word).
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from typing import overload
 import attrs
 
 __all__ = [
+    "MD_ASCII_PUNCT",
+    "MD_WHITESPACE",
     "Folded",
     "OffsetMap",
+    "delimiter_run",
     "fold",
     "fold_char",
     "fold_text",
     "is_cjk",
+    "is_md_punct",
     "is_word_char",
     "origin_map",
 ]
@@ -375,3 +384,44 @@ def is_word_char(ch: str) -> bool:
     if is_cjk(ch):
         return False
     return ch.isalnum() or unicodedata.category(ch)[0] == "M"
+
+
+# --------------------------------------------------------------------------
+# CommonMark character classes, as markdown-it-py 4 defines them
+
+MD_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+"""ASCII punctuation: what a backslash may escape."""
+
+MD_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \xa0\u1680\u202f\u205f\u3000" + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
+"""Unicode whitespace as markdown-it's ``isWhiteSpace`` has it."""
+
+
+def is_md_punct(ch: str) -> bool:
+    """CommonMark 0.31's punctuation: ASCII punctuation or Unicode ``P*`` / ``S*``.
+
+    CJK punctuation (``，。：「」``) and symbols (``￥``, ``™``) count; Han
+    characters do not.
+    """
+    return ch in MD_ASCII_PUNCT or unicodedata.category(ch).startswith(("P", "S"))
+
+
+def delimiter_run(marker: str, last: str, nxt: str) -> tuple[bool, bool]:
+    """``(can open, can close)`` for a run of ``marker`` between ``last`` and ``nxt``.
+
+    CommonMark's left- and right-flanking rule (markdown-it's
+    ``scanDelims``). ``last`` and ``nxt`` are the characters before and
+    after the run; pass a space for the start or end of the text or line.
+    ``_`` is stricter than ``*`` and ``~``: a run flanking on both sides
+    (``snake_case``) opens only after punctuation and closes only before it,
+    so an intraword ``_`` is never emphasis.
+    """
+    last_p, next_p = is_md_punct(last), is_md_punct(nxt)
+    last_w, next_w = last in MD_WHITESPACE, nxt in MD_WHITESPACE
+    left = not (next_w or (next_p and not (last_w or last_p)))
+    right = not (last_w or (last_p and not (next_w or next_p)))
+    can_split = marker != "_"
+    can_open = left and (can_split or not right or last_p)
+    can_close = right and (can_split or not left or next_p)
+    return can_open, can_close
