@@ -471,6 +471,28 @@ def check_streaming_6(
 def check_safety_1(source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, Any] = {}
     printed = run_block(source, name, namespace)
+    assert printed == (
+        "() self_harm: 'self-harm/intent (moderation flag)' in the moderation verdict"
+        " (judge moderation)\n"
+    )
+    # Without the upstream verdict the same conversation links.
+    plain = namespace["linker"].link("可以试试理肤泉B5修复面膜。", query="推荐个面膜")
+    assert plain.links and not plain.verdicts
+
+
+def check_safety_2(source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace: dict[str, Any] = {}
+    printed = run_block(source, name, namespace)
+    assert printed == "gambling: 'classifier score 0.93' in the query (judge guard-v2)\n"
+    linker = namespace["linker"]
+    # The built-in judge still judges beside the user's.
+    assert linker.link("理肤泉B5修复面膜很好用。", query="我想死").verdicts[0].category == "self_harm"
+    assert linker.link("理肤泉B5修复面膜很好用。", query="敏感肌面膜").links
+
+
+def check_safety_3(source: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace: dict[str, Any] = {}
+    printed = run_block(source, name, namespace)
     assert printed == "medical: '布洛芬' in the answer at 8\n"
     # extend() returned new gates; the built-in ones are unchanged.
     medical = next(g for g in shoplink.default_gates() if g.name == "medical")
@@ -489,6 +511,8 @@ CHECKS: dict[str, Callable[[str, str, Path, pytest.MonkeyPatch], None]] = {
     "docs/merchants.md #3": check_merchants_3,
     "docs/performance.md #1": check_performance_1,
     "docs/safety.md #1": check_safety_1,
+    "docs/safety.md #2": check_safety_2,
+    "docs/safety.md #3": check_safety_3,
     "docs/streaming.md #1": check_streaming_1,
     "docs/streaming.md #2": check_streaming_2,
     "docs/streaming.md #3": _client_check("openai"),

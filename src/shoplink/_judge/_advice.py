@@ -54,14 +54,15 @@ _BEFORE_EN = (
     r"don'?t recommend|do not recommend|not recommend|pass on|instead of|rather than|"
     r"don'?t bother with|never buy|won'?t buy|hard pass on|say no to|beware of|be wary of|"
     r"don'?t waste (?:your )?(?:money|time) (?:on|with)|think twice before|don'?t get|"
-    r"do not get|don'?t go for|not a fan of|ditch|forget about"
+    r"do not get|don'?t go for|not a fan of|ditch|forget about|hard no on|don'?t fall for|"
+    r"wouldn'?t touch|would not touch"
 )
 _AFTER_ZH = (
     "踩雷|踩坑|踩过雷|雷品|大雷|有点雷|很雷|超雷|太雷|好雷|智商税|不值这个价|不值|性价比低|"
     "性价比太低|就算了|算了吧|别买了|别买|不推荐|不太推荐|不建议|不太建议|劝退|翻车|鸡肋|后悔|"
     "退货|退了|坑人|坑钱|垃圾(?![桶袋箱])|难用|不好用|质量差|太差|很差|慎入|慎买|避雷|避开|"
     "吃灰|积灰|割韭菜|过誉|名不副实|不耐用|就坏|差评|黑名单|不划算|划不来|别入|千万别|千万不要|"
-    "不要买|别碰|别考虑|别冒险|躲远|召回|没必要|不推|婉拒|母汤|唔好买|唔好|唔抵|中伏|好伏|"
+    "不要买|别碰|别考虑|别冒险|躲远|召回|没必要|不推|婉拒|母汤|唔好买|唔好(?:喇|啦|了)?(?=[，。！!,.\\s]|$)|唔抵|中伏|好伏|"
     "不太推|溢价|营销出来的|纯营销|这款不行|这个不行|那款不行|先不要|真的不要|我觉得不要|建议不要|"
     "可以不买|不如|pass掉|持保留意见|❌|👎"
 )
@@ -79,6 +80,11 @@ _AFTER_EN = (
     r"not the best (?:pick|choice|option)|overkill|tough sell|no-?go|buyer beware|nope|"
     r"(?:can'?t|cannot|don'?t|do not|wouldn'?t|would not|not) recommend "
     r"(?:it|them|this one|that one)|"
+    r"a miss\b|is mid\b(?!-)|mid at this point|nothing but trouble|hard skip|falls short|"
+    r"the one to avoid|(?:a )?(?:known )?lemon\b|(?:would be )?a mistake|didn'?t live up|nah\b|"
+    r"money pit|ain'?t worth|a downgrade|a no from me|aged badly|just don'?t|a trap\b|"
+    r"isn'?t the move|won'?t cut it|more hassle than|a flop\b|isn'?t it\b|\? no\b|"
+    r"steer (?:him|her|them|you) away|avoid(?=\s*(?:\||$|\.|!))|"
     r"pass\b|👎|❌"
 )
 _POSITIVE = re.compile(
@@ -88,7 +94,8 @@ _POSITIVE = re.compile(
             r"不要错过|别错过|不容错过|错过就|不得不说|不得不提|不得不推荐?|没有比.{0,16}?更|"
             r"再也不用|无可挑剔|不踩雷|零踩雷|没踩雷|从不踩雷|没踩过雷|闭眼入|不贵|不算贵|并不贵|"
             r"怎么夸都不为过|不为过|不后悔|没后悔|零差评|没有差评|不输|毫不逊色|没有之一|"
-            r"谁说.{0,30}?(?:智商税|不值|踩雷|鸡肋|难用)|"
+            r"谁说.{0,30}?(?:智商税|不值|踩雷|鸡肋|难用)|翻车率(?:很|较|比较)?低|不会翻车|不会踩雷|"
+            r"没.{0,6}后悔|不买(?:会)?后悔|"
             r"不二之选|不可或缺|别犹豫|不用犹豫|放心买|没得说|不会失望|没让我失望|不吃灰|"
             r"不翻车|没翻车|从不翻车|不坑|不是智商税|绝不是智商税|并非智商税|不算智商税|不鸡肋|"
             r"不难用|不差|不会后悔|不心疼|没毛病|不出错|不退|没退|不劝退|不是垃圾|不值得犹豫|"
@@ -139,6 +146,12 @@ _GAP_AFTER = 40  # and a cue after one, in its clause
 _GAP_EXAMPLE = 48  # "stay away from the generic ones like the X"
 _EXAMPLE_START = re.compile(r"\s*(?:比如|例如|像是?|such as|like|e\.g\.)")
 _EXAMPLE = re.compile(r"(?:\blike|\bsuch as|比如|例如|像是?|e\.g\.)(?:\s+the)?\s*$")
+# A cue's own subject, just before it: copies and knock-offs of a product
+# the answer recommends ("认准正品X，几十块的高仿别碰", "avoid the knockoffs").
+_OWN_SUBJECT = re.compile(
+    r"(?:高仿|山寨|假货|杂牌|盗版|仿品|翻新机|水货|knock-?offs?|fakes?|counterfeits?|clones?|"
+    r"dupes?|cheap ones|generic ones|no-name ones)\W{0,3}$"
+)
 # A word after a cue that starts its object (not "给新手", "for beginners", "了").
 _OBJECT = re.compile(
     r"(?!给|对|了|啊|吧|的|呢|哦|喔|啦|来|去|回|\b(?:for|to|if|unless|because|since|either|too|though|"
@@ -285,6 +298,8 @@ def advice_in_block(
             continue
         sentence = region(sentence_breaks, c0)
         lead = masked[sentence[0] : c0]
+        if _OWN_SUBJECT.search(masked, clause[0], c0):
+            continue  # "…，几十块的高仿别碰": the knock-offs, not the product
         if spans[j][0] >= sentence[0]:
             # ... or in its sentence,
             mark(j, cue)

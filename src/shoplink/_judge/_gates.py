@@ -10,7 +10,8 @@ products).  The built-in lists ship as package data
   care is not medical; a condition with its treatment is);
 * ``re:<pattern>`` -- a regular expression over the folded text;
 * ``!笑死`` -- an *exception*: an occurrence of a term's part that lies
-  inside an occurrence of ``笑死`` does not count (so ``死`` in a joke,
+  inside an occurrence of ``笑死`` does not count, for every gate of the
+  same name (so ``死`` in a joke,
   ``cure`` in "UV cure gel", ``medicine`` in "medicine ball" trip nothing);
 * ``#`` starts a comment.
 
@@ -277,12 +278,17 @@ class GateSet:
         # Matcher key -> the gates (by index) for which it is an exception.
         self._exception_of: dict[int, frozenset[int]] = {}
         if self._matcher is not None:
-            owners: dict[int, set[int]] = {}
+            # An exception holds for every gate of its gate's name: the
+            # built-in categories come as several gates (query-only lists).
+            by_name: dict[str, set[int]] = {}
             for g, gate in enumerate(self.gates):
+                by_name.setdefault(gate.name, set()).add(g)
+            owners: dict[int, set[int]] = {}
+            for gate in self.gates:
                 for exception in gate.exceptions:
                     key = self._matcher.key_of(exception)
                     if key is not None:
-                        owners.setdefault(key, set()).add(g)
+                        owners.setdefault(key, set()).update(by_name[gate.name])
             self._exception_of = {k: frozenset(v) for k, v in owners.items()}
         # The verdicts of recent queries (a GateSet never changes).
         self._queries: dict[tuple[str, str], list[Verdict]] = {}

@@ -104,7 +104,7 @@ def view_of(text: str) -> JudgeView:
     if not text.isascii():
         text = _t2s(text).translate(_EXTRA)
     drop: list[tuple[int, int]] = [(m.start(), m.end()) for m in _GAP.finditer(text)]
-    if "  " in text or "\t" in text:
+    if "  " in text or "\t" in text or _LONG_RUN.search(text):
         drop.extend(_spread_out(text))
     if not drop:
         return JudgeView(text, None)
@@ -127,6 +127,7 @@ def view_of(text: str) -> JudgeView:
 
 _WIDE = re.compile(r"[ \t]{2,4}")
 _LETTERS = re.compile(r"(?:[A-Za-z0-9] )+[A-Za-z0-9]")
+_LONG_RUN = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z] ){4,}[A-Za-z](?![A-Za-z0-9])")
 
 
 def _spread_out(text: str) -> list[tuple[int, int]]:
@@ -144,6 +145,11 @@ def _spread_out(text: str) -> list[tuple[int, int]]:
         if _LETTERS.fullmatch(segment.strip()):
             lead = len(segment) - len(segment.lstrip())
             out.extend((i, i + 1) for i in range(at + lead + 1, at + len(segment.rstrip()), 2))
+        else:
+            # Within words set one space apart: a run of five or more
+            # single letters is a word spelt out (``s u i c i d e``).
+            for run in _LONG_RUN.finditer(segment):
+                out.extend((at + i, at + i + 1) for i in range(run.start() + 1, run.end(), 2))
         if wide is not None:
             out.append((wide.start() + 1, wide.end()))
             at = wide.end()
