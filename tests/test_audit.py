@@ -31,7 +31,7 @@ def test_audit_of_the_demo_answers(demo: shoplink.Catalog) -> None:
 def test_cli_audit_defaults_to_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit"]) == 0
     out = capsys.readouterr().out
-    assert "shoplink audit · 15 answer(s)" in out and "抖音商城" in out
+    assert "shoplink audit · 16 answer(s)" in out and "抖音商城" in out
 
 
 @pytest.mark.parametrize(

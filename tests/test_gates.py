@@ -146,7 +146,8 @@ def test_answer_pattern_trips_at_its_original_offset() -> None:
     assert [link.mention for link in result.links] == ["面膜"]
     end = answer.index("粮") + 1
     assert reasons(result) == [("CeraVe cream", SkipReason.GATED)]
-    assert result.skipped[0].detail == f"pets: 're:狗+粮' in the answer at {end}"
+    assert result.skipped[0].detail == f"pets: '狗狗粮' in the answer at {end}"
+    assert result.verdicts[0].term == "re:狗+粮"
 
 
 def test_gate_terms_are_folded_like_keywords() -> None:
@@ -200,25 +201,26 @@ def _reference_trips(gates: GateSet, text: str, source: str) -> list[GateTrip]:
     for gate in gates.gates:
         if gate.scope not in (source, "both"):
             continue
-        best: tuple[int, str] | None = None
+        best: tuple[int, str, str] | None = None
         for term in gate.terms:
             ends = [firsts.get(fold(part).text) for part in term.split(" + ")]
             if all(e is not None for e in ends):
                 end = max(e for e in ends if e is not None)
                 if best is None or end < best[0]:
-                    best = (end, term)
+                    best = (end, term, "")
         for pattern in gate.patterns:
             m = re.search(pattern, folded.text)
             if m is None:
                 continue
-            end = m.end()
-            if folded.origin is not None and end > 0:
-                end = folded.origin[end - 1] + 1
-            end = view.end_in_original(end)
+            start, end = m.start(), m.end()
+            if folded.origin is not None:
+                start = folded.origin[start] if start < len(folded.origin) else len(view.text)
+                end = folded.origin[end - 1] + 1 if end > 0 else 0
+            start, end = view.start_in_original(start), view.end_in_original(end)
             if best is None or end < best[0]:
-                best = (end, "re:" + pattern)
+                best = (end, text[start:end], "re:" + pattern)
         if best is not None:
-            out.append(GateTrip(gate.name, best[1], source, best[0]))
+            out.append(GateTrip(gate.name, best[1], source, best[0], rule=best[2]))
     out.sort(key=lambda t: t.end)
     return out
 

@@ -102,7 +102,10 @@ class AuditRow:
     links: int
     merchants: tuple[tuple[str, int], ...]
     skipped: tuple[tuple[str, int], ...]
-    gates: tuple[str, ...]
+    gates: tuple[str, ...]  # the verdict categories that blocked mentions
+    # Every verdict category the judgement found for the answer (the
+    # conversation's even when no product is named; regulated products).
+    verdicts: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -139,8 +142,15 @@ class AuditReport:
             counts.update(dict(row.skipped))
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    def verdicts_by_category(self) -> dict[str, int]:
+        """Verdict category -> answers in which the judgement found it."""
+        counts: Counter[str] = Counter()
+        for row in self.rows:
+            counts.update(set(row.verdicts))
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data: rows, totals and merchant shares."""
+        """JSON-ready data: rows, totals, merchant shares and verdicts."""
         total = self.links
         return {
             "policy": self.policy,
@@ -154,6 +164,7 @@ class AuditReport:
                     "merchants": dict(r.merchants),
                     "skipped": dict(r.skipped),
                     "gates": list(r.gates),
+                    "verdicts": list(r.verdicts),
                 }
                 for r in self.rows
             ],
@@ -168,6 +179,7 @@ class AuditReport:
                 for m, n in self.links_by_merchant().items()
             ],
             "skipped": self.skipped_by_reason(),
+            "verdicts": self.verdicts_by_category(),
         }
 
     def render(self) -> str:
@@ -206,6 +218,14 @@ class AuditReport:
         for reason, n in skipped.items():
             bar = "█" * max(1, round(n / top * _BAR // 2))
             lines.append(f"  {reason:<{reason_width}} {bar:<{_BAR // 2}} {n:>4}")
+        verdicts = self.verdicts_by_category()
+        lines.append("")
+        lines.append("verdicts by category (answers):")
+        if not verdicts:
+            lines.append("  -")
+        category_width = max([len(k) for k in verdicts] + [4])
+        for category, n in verdicts.items():
+            lines.append(f"  {category:<{category_width}} {n:>4}")
         return "\n".join(lines) + "\n"
 
     def _name(self, merchant: str) -> str:
@@ -227,6 +247,10 @@ def audit(linker: Linker, pairs: Iterable[QAPair]) -> AuditReport:
         gates = sorted(
             {s.detail.split(":", 1)[0] for s in result.skipped if s.reason.value == "gated"}
         )
+        verdicts = {v.category for v in result.verdicts}
+        verdicts.update(
+            s.detail.split(":", 1)[0] for s in result.skipped if s.reason.value == "restricted"
+        )
         rows.append(
             AuditRow(
                 id=pair.id,
@@ -235,6 +259,7 @@ def audit(linker: Linker, pairs: Iterable[QAPair]) -> AuditReport:
                 merchants=tuple(sorted(per_merchant.items())),
                 skipped=tuple(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
                 gates=tuple(gates),
+                verdicts=tuple(sorted(verdicts)),
             )
         )
     catalog = linker.catalog

@@ -144,9 +144,11 @@ def _label(value: str) -> str | None:
 
 
 def _summary(result: LinkResult, catalog: Catalog) -> str:
+    # Why links did not belong, first: the receipt a reader looks for.
+    why = [f"  ⊘ {verdict.describe()}" for verdict in result.verdicts]
     if not result.links and not result.skipped:
-        return "no catalog product is mentioned"
-    parts = []
+        return "\n".join(["no catalog product is mentioned", *why])
+    parts = [*why]
     for link in result.links:
         merchant = catalog.merchant(link.merchant)
         house = ", house shop" if merchant.house else ""
@@ -184,7 +186,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
             _out(f"━━ style={style} format={args.format} · {first.id} · {first.query}\n\n")
             _out(result.text.rstrip() + "\n\n")
-        _out("More: shoplink demo --style card --all, --format html, --json.\n")
+        if result.verdicts:
+            _out("No shopping links in this conversation, because:\n")
+            _out("".join(f"  ⊘ {verdict.describe()}\n" for verdict in result.verdicts) + "\n")
+        _out(
+            "More: shoplink demo --style card --all, --format html, --json;"
+            " a conversation that gets no links: shoplink demo --id qa-16.\n"
+        )
         return EXIT_OK
     linker = _linker(catalog, args, args.style or "inline")
     if args.id:

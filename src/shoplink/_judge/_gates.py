@@ -380,7 +380,7 @@ class GateSet:
         ):
             if gate.scope not in looks:
                 continue
-            best: tuple[int, str] | None = None
+            best: tuple[int, str, str] | None = None
             # The terms holding a part found, in the gate's order (on equal
             # ends the first term is reported); no part found: no term trips.
             found = sorted({i for part in found_parts for i in terms_of_part.get(part, ())})
@@ -390,7 +390,7 @@ class GateSet:
                 if all(e is not None for e in ends):
                     end = max(e for e in ends if e is not None)
                     if best is None or end < best[0]:
-                        best = (end, term)
+                        best = (end, term, "")
             for pattern, regex in compiled:
                 if folded is None:
                     view = _normalise(text)
@@ -398,15 +398,16 @@ class GateSet:
                 m = regex.search(folded.text)
                 if m is None:
                     continue
-                end = m.end()
-                if folded.origin is not None and end > 0:
-                    end = folded.origin[end - 1] + 1
                 assert view is not None
-                end = view.end_in_original(end)
+                start, end = m.start(), m.end()
+                if folded.origin is not None:
+                    start = folded.origin[start] if start < len(folded.origin) else len(view.text)
+                    end = folded.origin[end - 1] + 1 if end > 0 else 0
+                start, end = view.start_in_original(start), view.end_in_original(end)
                 if best is None or end < best[0]:
-                    best = (end, "re:" + pattern)
+                    best = (end, text[start:end], "re:" + pattern)
             if best is not None:
-                out.append(Verdict(gate.name, best[1], source, best[0]))
+                out.append(Verdict(gate.name, best[1], source, best[0], rule=best[2]))
         out.sort(key=lambda t: t.end)
         return out
 

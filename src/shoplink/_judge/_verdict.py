@@ -62,13 +62,15 @@ class Verdict:
     Attributes:
         category: what was found (``"self_harm"``, ``"minor"``,
             ``"medical"``, ``"drug"``, or a moderation category).
-        evidence: the words (or the pattern, ``re:...``, or the upstream
-            flag) that tripped it.
+        evidence: the words that tripped it, as written (or the upstream
+            flag).
         source: ``"query"``, ``"history"`` (an earlier turn), ``"answer"``,
             ``"moderation"`` (an upstream verdict) or ``"product"``.
         end: for the answer, the offset just past the evidence: mentions
             whose block ends at or after it are blocked.
         judge: which judge said so (``"builtin"`` for the default one).
+        rule: the built-in judge's term or pattern (``re:...``) that
+            matched, when it differs from the evidence.
     """
 
     category: str
@@ -76,6 +78,7 @@ class Verdict:
     source: str
     end: int = 0
     judge: str = "builtin"
+    rule: str = ""
 
     @property
     def gate(self) -> str:
@@ -84,8 +87,8 @@ class Verdict:
 
     @property
     def term(self) -> str:
-        """The evidence (the name this value had as ``GateTrip``)."""
-        return self.evidence
+        """The term or pattern that matched (the name this value had as ``GateTrip``)."""
+        return self.rule or self.evidence
 
     def describe(self) -> str:
         """The receipt's detail: ``medical: '布洛芬' in the query``."""

@@ -92,6 +92,14 @@ class JudgeView:
         self.text = text
         self.origin = origin
 
+    def start_in_original(self, start: int) -> int:
+        """The original offset of the view's ``text[start]``."""
+        if self.origin is None:
+            return start
+        if start < len(self.origin):
+            return self.origin[start]
+        return self.origin[-1] + 1 if self.origin else 0
+
     def end_in_original(self, end: int) -> int:
         """The original offset just past the view's ``text[:end]``."""
         if self.origin is None or end <= 0:
