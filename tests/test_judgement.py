@@ -480,3 +480,22 @@ def test_streams_end_with_link_results_verdicts_and_advice(
     whole = linker.link(answer, "推荐")
     assert text == whole.text
     assert pieces.result == whole
+
+
+def test_the_advice_prefilter_lets_every_cue_through() -> None:
+    # One Aho-Corasick pass over literals read off the cue patterns stands
+    # in front of the regular expressions: it must never hide a cue.
+    from shoplink._judge import _advice
+    from tests.judgement_eval import load
+
+    assert _advice._PREFILTER is not None  # every cue pattern yields a literal
+    texts = [r["answer"] for part in ("tune", "holdout") for r in load(part)]
+    texts += [a.answer for a in shoplink.demo_answers()]
+    checked = 0
+    for text in texts:
+        for block in text.split("\n"):
+            folded = _advice._fold(block)
+            if _advice._ANY.search(folded) is not None:
+                checked += 1
+                assert _advice._PREFILTER.found_in(folded), block
+    assert checked > 500

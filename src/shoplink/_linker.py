@@ -639,9 +639,10 @@ class _Run:
         self.answer_gates = answer_gates
         self.answer_trips: list[Verdict] = []
         if self.query_trip is None:
-            check = answer_gates if answer_gates is not None else linker._judges.answer_check()
-            if check is not None:
-                self.answer_trips = check(text)
+            if answer_gates is not None:  # a stream's, scanning only new text
+                self.answer_trips = answer_gates(text)
+            else:
+                self.answer_trips = linker._judges.answer_verdicts(text)
         # Advice against products: the cue per mention (by start) found in
         # its block, and the products advised against so far, with why.
         self.cues: dict[int, str] = {}

@@ -72,6 +72,7 @@ __all__ = [
     "BACKENDS",
     "Hit",
     "KeywordMatcher",
+    "LiteralSet",
     "available_backends",
     "default_backend",
     "select_leftmost_longest",
@@ -241,6 +242,40 @@ class _PyAho:
 
 
 @functools.cache
+class LiteralSet:
+    """Whether a text holds any of some literal strings, in one pass (pyahocorasick).
+
+    Plain substrings: no folding, no word boundaries.  A prefilter for
+    costlier searches (the judgement stage's advice cues).
+
+    Args:
+        literals: the strings; empty ones are refused.
+
+    Raises:
+        ValueError: a literal is empty.
+    """
+
+    __slots__ = ("_automaton",)
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
+        for key, literal in enumerate(dict.fromkeys(literals)):
+            if not literal:
+                raise ValueError("LiteralSet takes no empty literal")
+            automaton.add_word(literal, key)
+        self._automaton: Any = automaton
+        if len(automaton):
+            automaton.make_automaton()
+
+    def found_in(self, text: str) -> bool:
+        """Whether ``text`` holds one of the literals."""
+        if not len(self._automaton):
+            return False
+        for _ in self._automaton.iter(text):
+            return True
+        return False
+
+
 def automaton_build() -> str:
     """Which pyahocorasick binary dumped node tables: tables restore only there.
 

@@ -141,6 +141,18 @@ class Bench:
             cache[conversation] = found
         return (*upstream, *found)
 
+    def answer_verdicts(self, text: str) -> list[Verdict]:
+        """The answer judges' verdicts on a whole answer (``link``), earliest first."""
+        out: list[Verdict] = []
+        for judge in self._answer:
+            if isinstance(judge, RuleJudge):
+                if judge.looks_at_answers():
+                    out.extend(judge.judge_answer(text))
+            else:
+                out.extend(_checked(judge.judge_answer(text), judge))
+        out.sort(key=lambda v: v.end)
+        return out
+
     def answer_check(self) -> AnswerCheck | None:
         """A check for one answer as it grows (None: no judge reads answers)."""
         checks: list[AnswerCheck] = []

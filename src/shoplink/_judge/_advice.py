@@ -34,6 +34,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
+from .._matcher import LiteralSet
 from ._view import _t2s
 
 __all__ = ["advice_in_block"]
@@ -119,9 +120,68 @@ _POSITIVE = re.compile(
         ]
     )
 )
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regular expression's source."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = pattern.index("]", i + 2) + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
+_LOOKAROUND = re.compile(r"\(\?<?[=!][^()]*(?:\([^()]*\)[^()]*)*\)")
+_OPTIONAL = re.compile(r"\((?:[^()]|\([^()]*\))*\)[?*]|\\.[?*]|[^()\[\]\\][?*]")
+_BREAK = re.compile(
+    r"\((?:[^()]|\([^()]*\))*\)[+]?|\[[^\]]*\][?*+]?|\\[bBsSwWdD]|\.\{[^}]*\}|[.^$]|\{[^}]*\}"
+)
+
+
+def _anchor(alternative: str) -> str:
+    """A literal every match of ``alternative`` holds: its longest fixed run.
+
+    "" when none can be read off (then the prefilter lets every text through).
+    """
+    text = _LOOKAROUND.sub("\x00", alternative)
+    text = _OPTIONAL.sub("\x00", text)
+    text = _BREAK.sub("\x00", text)
+    if any(ch in re.sub(r"\\.", "", text) for ch in "()[]|?*+{}"):
+        return ""  # a construct this reading does not know
+    return max(re.sub(r"\\(.)", r"\1", text).split("\x00"), key=len)
+
+
+def _anchors(*patterns: str) -> tuple[str, ...] | None:
+    """One anchor per alternative of ``patterns``; None if one has none."""
+    out = []
+    for pattern in patterns:
+        for alternative in _alternatives(pattern):
+            anchor = _anchor(alternative)
+            if not anchor.strip():
+                return None
+            out.append(anchor)
+    return tuple(out)
+
+
 _BEFORE = re.compile(f"(?:{_BEFORE_ZH})|\\b(?:{_BEFORE_EN})\\b")
 _AFTER = re.compile(f"(?:{_AFTER_ZH})|\\b(?:{_AFTER_EN})")
 _ANY = re.compile(f"{_BEFORE.pattern}|{_AFTER.pattern}")
+# Every cue holds one of these literals: one Aho-Corasick pass tells the
+# usual block (no cue) from the rest, where the regular expressions run.
+_CUE_ANCHORS = _anchors(_BEFORE_ZH, _BEFORE_EN, _AFTER_ZH, _AFTER_EN)
+_PREFILTER = LiteralSet(_CUE_ANCHORS) if _CUE_ANCHORS is not None else None
 # What may stand between a cue and the mention it takes, whatever the
 # words: articles, demonstratives, 买 / 入手.
 _FILLER = re.compile(
@@ -215,8 +275,10 @@ def advice_in_block(
         return out
     raw = text[lo:hi]
     folded = _fold(raw)
-    if _ANY.search(folded) is None:
+    if _PREFILTER is not None and not _PREFILTER.found_in(folded):
         return out  # the usual block: no cue at all
+    if _ANY.search(folded) is None:
+        return out
     spans = [(max(0, s - lo), min(hi, e) - lo) for s, e in mentions]
     chars = list(folded)
     for s, e in spans:

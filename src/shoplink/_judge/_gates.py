@@ -313,11 +313,14 @@ class GateSet:
         longest = self._matcher.longest if self._matcher is not None else 0
         return MAX_STRETCH * longest + 1
 
-    def _occurrences(self, text: str, offset: int = 0) -> list[_Occurrence]:
+    def _occurrences(
+        self, text: str, offset: int = 0, view: JudgeView | None = None
+    ) -> list[_Occurrence]:
         """Every term part's and exception's occurrence in ``text``, in original offsets."""
         if self._matcher is None:
             return []
-        view = _normalise(text)
+        if view is None:
+            view = _normalise(text)
         out: list[_Occurrence] = []
         origin = view.origin
         for hit in self._matcher.find_candidates(view.text):
@@ -360,15 +363,24 @@ class GateSet:
     def _trips(self, text: str, source: str) -> list[Verdict]:
         if not self._patterns_for.get(source, True) and self._matcher is None:
             return []
-        return self._trips_from(text, source, self._firsts(self._occurrences(text)))
+        view = _normalise(text)
+        return self._trips_from(text, source, self._firsts(self._occurrences(text, 0, view)), view)
 
-    def _trips_from(self, text: str, source: str, firsts: list[dict[str, int]]) -> list[Verdict]:
-        """The verdicts on ``text`` given each gate's parts' first ends (``_firsts``)."""
+    def _trips_from(
+        self,
+        text: str,
+        source: str,
+        firsts: list[dict[str, int]],
+        view: JudgeView | None = None,
+    ) -> list[Verdict]:
+        """The verdicts on ``text`` given each gate's parts' first ends (``_firsts``).
+
+        ``view``: ``_normalise(text)`` when the caller has it already.
+        """
         if not any(firsts) and not self._patterns_for.get(source, True):
             return []  # the usual answer: no term part, no pattern
         looks = _LOOKS.get(source, ("query", "both"))
         folded: Folded | None = None  # made only for a gate with patterns
-        view: JudgeView | None = None
         out: list[Verdict] = []
         for gate, compiled, terms, terms_of_part, found_parts in zip(
             self.gates,
@@ -393,7 +405,8 @@ class GateSet:
                         best = (end, term, "")
             for pattern, regex in compiled:
                 if folded is None:
-                    view = _normalise(text)
+                    if view is None:
+                        view = _normalise(text)
                     folded = fold(view.text)
                 m = regex.search(folded.text)
                 if m is None:

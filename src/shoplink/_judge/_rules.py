@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from .._model import RelevanceProfile
 from ._gates import Gate, GateSet, GrowingAnswer, default_gates
 from ._verdict import Conversation, Verdict
+from ._view import _t2s_table
 
 __all__ = ["RuleJudge"]
 
@@ -38,6 +39,7 @@ class RuleJudge:
     def __init__(self, gates: Iterable[Gate] | None = None) -> None:
         self.gates = tuple(default_gates() if gates is None else gates)
         self._set = GateSet(self.gates)
+        _t2s_table()  # built once per process, here rather than at the first answer
 
     def __repr__(self) -> str:
         return f"RuleJudge({len(self.gates)} gates)"

@@ -53,28 +53,41 @@ def _converter() -> Any:
     return _opencc.OpenCC("t2s")
 
 
-@functools.lru_cache(maxsize=8192)
-def _t2s_char(ch: str) -> str:
+# The Han characters OpenCC's t2s table maps one for one.  Built once, from
+# OpenCC itself, each character converted alone (a phrase rule must not
+# join neighbours); then folding a text is one ``str.translate``, with no
+# call into OpenCC per text.
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
     conv = _converter()
-    out: str = conv.convert(ch) if conv is not None else ch
-    return out if len(out) == 1 else ch
+    if conv is None:  # pragma: no cover
+        return {}
+    chars = [chr(c) for lo, hi in _HAN_RANGES for c in range(lo, hi + 1)]
+    converted = conv.convert("\n".join(chars)).split("\n")
+    table: dict[int, str] = {}
+    if len(converted) == len(chars):
+        for ch, out in zip(chars, converted, strict=True):
+            if out != ch and len(out) == 1:
+                table[ord(ch)] = out
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _traditional() -> re.Pattern[str]:
+    """A character class of the characters ``_t2s_table`` changes."""
+    keys = "".join(sorted(chr(c) for c in _t2s_table()))
+    return re.compile(f"[{re.escape(keys)}]" if keys else "(?!)")
 
 
 def _t2s(text: str) -> str:
     """``text`` in simplified characters, one character for one."""
-    conv = _converter()
-    if conv is None:  # pragma: no cover
+    # Most Chinese text is simplified already: one scan, no copy.
+    if _traditional().search(text) is None:
         return text
-    try:
-        out: str = conv.convert(text)
-    except UnicodeEncodeError:  # a lone surrogate: OpenCC takes UTF-8 only
-        out = ""
-    if len(out) != len(text):
-        # A phrase mapped to a different length: fold character by character.
-        out = "".join(
-            _t2s_char(ch) if "\u2e7f" < ch < "\ud800" or ch >= "\uf900" else ch for ch in text
-        )
-    return out
+    return text.translate(_t2s_table())
 
 
 class JudgeView:
