@@ -33,6 +33,16 @@ SHAPES: dict[str, tuple[str, Callable[[int], str], str]] = {
         lambda n: f"*{MASK}* _面膜_ **{OTHER}** " * n,
         "was quadratic: sentence search per mention (40 s at 36 KB)",
     ),
+    "advice cues in one long paragraph": (
+        "markdown",
+        lambda n: f"别买{MASK}，不要错过{OTHER}，踩雷了，" * n,
+        "was quadratic: the label's sentence counted per mention (27 s at 56 KB)",
+    ),
+    "english warnings in one sentence": (
+        "markdown",
+        lambda n: f"skip the cheap ones, avoid junk, {MASK} is a waste of money, and " * n,
+        "was quadratic: the label's sentence counted per mention (22 s at 150 KB)",
+    ),
     "one line, no sentence end": (
         "markdown",
         lambda n: f"说说{MASK}的效果如何，" * n,

@@ -117,6 +117,10 @@ def _plain_context(style: str) -> LinkContext:
     """The link context of a ``link`` call given none (frozen: shared)."""
     return LinkContext(style=style)
 
+# How far on each side of a mention its sentence is read for the label's
+# language (a sentence is rarely longer; an endless one costs no more).
+_LABEL_WINDOW = 200
+
 # How far around a mention to look for context when no block is known.
 _CONTEXT_WINDOW = 300
 
@@ -566,8 +570,13 @@ class _LanguageTracker:
         that is only the name) falls back on the answer before the mention,
         and an answer with none before it on the name itself.
         """
-        han, latin = count_scripts(self._text_of(sentence[0], start))
-        more_han, more_latin = count_scripts(self._text_of(end, sentence[1]))
+        # At most ``_LABEL_WINDOW`` characters on each side: a "sentence"
+        # with no end (a hostile answer's one long line) would otherwise be
+        # counted again for each of its mentions, in quadratic time.
+        lo = max(sentence[0], start - _LABEL_WINDOW)
+        hi = min(sentence[1], end + _LABEL_WINDOW)
+        han, latin = count_scripts(self._text_of(lo, start))
+        more_han, more_latin = count_scripts(self._text_of(end, hi))
         han, latin = han + more_han, latin + more_latin
         if not han and not latin:
             han, latin = self.counts(start)

@@ -204,6 +204,9 @@ _SENTENCE = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
 _GAP_BEFORE = 24  # characters of other words a cue before a mention reaches over
 _GAP_AFTER = 40  # and a cue after one, in its clause
 _GAP_EXAMPLE = 48  # "stay away from the generic ones like the X"
+_LONGEST_CUE = 40  # no cue is longer (an after-cue inside a taken one starts within it)
+_GAP_FAR = 160  # past this, no filler reaches: the mention is not read at all
+_LEAD_MAX = 60  # a cue further into its sentence does not open it
 _EXAMPLE_START = re.compile(r"\s*(?:比如|例如|像是?|such as|like|e\.g\.)")
 _EXAMPLE = re.compile(r"(?:\blike|\bsuch as|比如|例如|像是?|e\.g\.)(?:\s+the)?\s*$")
 # A cue's own subject, just before it: copies and knock-offs of a product
@@ -251,11 +254,6 @@ def _fold(text: str) -> str:
     return _t2s(low) if not low.isascii() else low
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    piece = "".join(c if c == _MASK else " " for c in text[start:end])
-    return text[:start] + piece + text[end:]
-
-
 def advice_in_block(
     text: str, block: tuple[int, int], mentions: Sequence[tuple[int, int]]
 ) -> list[str | None]:
@@ -283,9 +281,12 @@ def advice_in_block(
     chars = list(folded)
     for s, e in spans:
         chars[s:e] = _MASK * (e - s)
+    # Blank positive idioms, masks kept (one pass: a long block may hold many).
+    for m in _POSITIVE.finditer("".join(chars)):
+        for k in range(m.start(), m.end()):
+            if chars[k] != _MASK:
+                chars[k] = " "
     masked = "".join(chars)
-    for m in _POSITIVE.finditer(masked):
-        masked = _blank(masked, m.start(), m.end())
     if _ANY.search(masked) is None:
         return out
     starts = [s for s, _ in spans]
@@ -300,7 +301,7 @@ def advice_in_block(
         if out[i] is None:
             out[i] = raw[cue.start() : cue.end()]
 
-    used: set[tuple[int, int]] = set()
+    used: dict[int, int] = {}  # the cues that took a mention after them: start -> end
 
     def follow_list(i: int, step: int, cue: re.Match[str], limit: tuple[int, int]) -> None:
         # Mentions joined to mention i by a list separator share its advice.
@@ -324,7 +325,7 @@ def advice_in_block(
         elif _EXAMPLE_START.match(masked, end):
             end = region(clause_breaks, end)[1]  # "避开杂牌套装，比如X"
         j = bisect.bisect_left(starts, c1)
-        if j >= len(spans) or spans[j][0] >= end:
+        if j >= len(spans) or spans[j][0] >= end or spans[j][0] - c1 > _GAP_FAR:
             continue
         filler = _FILLER.match(masked, c1)
         gap = masked[filler.end() if filler else c1 : spans[j][0]].rstrip(" *_~`")
@@ -333,11 +334,11 @@ def advice_in_block(
         example = _EXAMPLE.search(gap) is not None and len(gap) <= _GAP_EXAMPLE
         if (len(gap) <= _GAP_BEFORE or example) and _SWITCH.search(gap) is None:
             mark(j, cue)
-            used.add((cue.start(), cue.end()))
+            used[cue.start()] = cue.end()
             follow_list(j, 1, cue, (clause[0], end))
     for cue in _AFTER.finditer(masked):
         c0 = cue.start()
-        if any(a <= c0 < b for a, b in used):
+        if any(used.get(c0 - k, -1) > c0 for k in range(_LONGEST_CUE)):
             continue  # the same words already took the mention after them
         clause = region(clause_breaks, c0)
         if (
@@ -359,7 +360,7 @@ def advice_in_block(
                 follow_list(j, -1, cue, clause)
             continue
         sentence = region(sentence_breaks, c0)
-        lead = masked[sentence[0] : c0]
+        lead = masked[sentence[0] : c0] if c0 - sentence[0] <= _LEAD_MAX else "x"
         if _OWN_SUBJECT.search(masked, clause[0], c0):
             continue  # "…，几十块的高仿别碰": the knock-offs, not the product
         if spans[j][0] >= sentence[0]:
@@ -367,7 +368,7 @@ def advice_in_block(
             mark(j, cue)
             follow_list(j, -1, cue, (sentence[0], clause[1]))
         elif (
-            not _LEAD.sub("", lead) or _POINTER.search(masked[clause[0] : c0])
+            not _LEAD.sub("", lead) or _POINTER.search(masked, max(clause[0], c0 - 40), c0)
         ) and c0 - spans[j][1] <= _REACH_BACK:
             # ... or, for a cue that opens its sentence or points back
             # ("这台不值得", "it's a no-go"), the last one before it.
