@@ -196,7 +196,9 @@ class Catalog:
                 value = getattr(product, field)
                 if value is not None:
                     host = url_host(value)
-                    problem = host_problem(value)
+                    # Other schemes are refused when rendering, as before.
+                    web = value.lower().startswith(("http:", "https:"))
+                    problem = host_problem(value) if web else None
                     if problem is not None:
                         raise CatalogError(problem, path=source, field=field)
                     if not merchant.allows_host(host):
