@@ -343,3 +343,93 @@ def test_load_catalog_takes_a_link_builder_per_merchant(tmp_path: Path) -> None:
         shoplink.load_catalog(path, tracking={"JD": shoplink.UTM})
     with pytest.raises(shoplink.ConfigError, match="must be a LinkBuilder"):
         shoplink.load_catalog(path, tracking={"jd": "utm"})  # type: ignore[dict-item]
+
+
+# URLs whose host a browser (a WHATWG URL parser) reads otherwise than
+# ``urllib.parse.urlsplit``, or that carry something before the host.
+HOSTILE_URLS = [
+    "https://evil.example\\.item.jd.com/1",
+    "https://evil.example\\@item.jd.com/1",
+    "https://item.jd.com\\@evil.example/1",
+    "https://item.jd.com@evil.example/1",
+    "https://evil.example@item.jd.com/1",
+    "https://user:pw@item.jd.com/1",
+    "https://evil.example%2eitem.jd.com/1",
+    "https://evil.example%5c.item.jd.com/1",
+    "https://evil.example%2f.item.jd.com/1",
+    "https://evil.example%40item.jd.com/1",
+    "https://evil.exa\tmple.item.jd.com/1",
+    "https://evil.example\n.item.jd.com/1",
+    "https://evil.example\r.item.jd.com/1",
+    "https://evil.example/.item.jd.com/1",
+    "https:\\\\evil.example/item.jd.com/1",
+    "https:/evil.example/1",
+    "https:evil.example/1",
+    "https:///evil.example/1",
+    "https://evil.example＼.item.jd.com/1",
+    "https://evil.example／.item.jd.com/1",
+    "https://evil.example＠item.jd.com/1",
+    "https://evil.example?.item.jd.com/1",
+    "https://evil.example#.item.jd.com/1",
+    "https://[::1].item.jd.com/1",
+    "https://item.jd.com:80@evil.example/1",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_urls_a_browser_reads_on_another_host_are_refused(tmp_path: Path, url: str) -> None:
+    jd = shoplink.Merchant("jd", "京东", domains=("item.jd.com",))
+    path = write_jsonl(tmp_path, [row(id="a", url=url)])
+    with pytest.raises(CatalogError, match=r"catalog\.jsonl:1: url: "):
+        shoplink.load_catalog(path, merchants=[jd])
+    # Undeclared domains do not make them acceptable either (the scheme-only
+    # check still refuses what a browser reads otherwise), ...
+    authority = url.split("/")[2] if url.count("/") >= 3 else ""
+    if "@" in authority or "\\" in url or any(c in url for c in "\t\n\r%＼／＠"):
+        with pytest.raises(CatalogError):
+            shoplink.load_catalog(path)
+    # ... nor a ready-made product, as a link target.
+    product = shoplink.Product("a", "jd", "t", url, ("kw",))
+    with pytest.raises(CatalogError):
+        shoplink.Catalog.build([product], merchants=[jd])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://item.jd.com/1",
+        "https://ITEM.JD.COM./1",
+        "https://a.item.jd.com:8443/1?x=@y#@z",
+        "https://item.jd.com/a\\b",
+        "https://item。jd.com/1",
+    ],
+)
+def test_plain_urls_on_declared_domains_still_load(tmp_path: Path, url: str) -> None:
+    jd = shoplink.Merchant("jd", "京东", domains=("item.jd.com",))
+    path = write_jsonl(tmp_path, [row(id="a", url=url)])
+    assert [p.url for p in shoplink.load_catalog(path, merchants=[jd])] == [url]
+
+
+@pytest.mark.parametrize("named", ["jd-mall", "JD"])
+def test_an_undeclared_merchant_is_a_bad_row_once_merchants_are_declared(
+    tmp_path: Path, named: str
+) -> None:
+    jd = shoplink.Merchant("jd", "京东", domains=("item.jd.com",))
+    path = write_jsonl(
+        tmp_path, [row(id="a"), row(id="b", merchant=named, url="https://evil.example/phish")]
+    )
+    with pytest.raises(
+        CatalogError, match=rf"catalog\.jsonl:2: merchant: merchant '{named}' is not declared"
+    ) as caught:
+        shoplink.load_catalog(path, merchants=[jd])
+    assert ("did you mean 'jd'" in str(caught.value)) == (named == "JD")
+    lenient = shoplink.load_catalog(path, strict=False, merchants=[jd])
+    assert [p.id for p in lenient] == ["a"]
+    (bad,) = lenient.rejected
+    assert (bad.line, bad.field) == (2, "merchant") and named in bad.reason
+    # Nothing declared: any merchant id is taken as it comes (as before).
+    assert len(shoplink.load_catalog(path)) == 2
+    # Ready-made products are held to the same rule.
+    product = shoplink.Product("b", named, "t", "https://evil.example/phish", ("kw",))
+    with pytest.raises(CatalogError, match=r"merchant: .*not declared"):
+        shoplink.Catalog.build([product], merchants=[jd])

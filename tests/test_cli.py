@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +278,223 @@ def test_blank_label_names_the_flag_not_the_python_spelling(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "use --label none" in err and "label=None" not in err
+
+
+# ---------------------------------------------------------------- every path option
+
+from shoplink import _cli  # noqa: E402
+
+_PATH_TYPES = (_cli.input_path, _cli.output_path)
+# Names that say "this is a file": an option so named must be marked as a
+# path (type=input_path / output_path), so the walk below covers it.
+_PATHLIKE = re.compile(r"file|path|catalog|index|output|merchants|qa|dir", re.IGNORECASE)
+
+
+def _commands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    out = [(prefix, parser)] if prefix else []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                out.extend(_commands(child, (*prefix, name)))
+    return out
+
+
+COMMANDS = [(c, p) for c, p in _commands(_cli._parser()) if not p._subparsers]
+PATH_OPTIONS = [
+    (command, parser, action)
+    for command, parser in COMMANDS
+    for action in parser._actions
+    if action.type in _PATH_TYPES
+]
+
+
+def _name(action: argparse.Action) -> str:
+    return max(action.option_strings, key=len) if action.option_strings else action.dest
+
+
+def test_every_option_naming_a_file_is_marked_as_a_path() -> None:
+    for command, parser in COMMANDS:
+        for action in parser._actions:
+            names = [action.dest, str(action.metavar or ""), *action.option_strings]
+            if any(_PATHLIKE.search(n) for n in names) and action.nargs != 0:
+                assert action.type in _PATH_TYPES, f"{' '.join(command)} {_name(action)}"
+    found = {(" ".join(c), _name(a)) for c, _, a in PATH_OPTIONS}
+    assert {("link", "file"), ("link", "--index"), ("index build", "--output")} <= found
+    assert ("check", "--merchants") in found and ("audit", "file") in found
+
+
+@pytest.fixture
+def good_files(tmp_path: Path) -> dict[str, Path]:
+    """A working file for every kind of path option."""
+    good = tmp_path / "good"
+    good.mkdir()
+    catalog = good / "catalog.jsonl"
+    catalog.write_text(json.dumps(CATALOG_ROW) + "\n", encoding="utf-8")
+    merchants = good / "merchants.json"
+    merchants.write_text(
+        json.dumps([{"id": "jd", "name": "京东", "domains": ["item.jd.com"]}]), encoding="utf-8"
+    )
+    index = good / "catalog.idx"
+    shoplink.ProductIndex(shoplink.load_catalog(catalog)).save(index)
+    answer = good / "a.md"
+    answer.write_text("Try CeraVe cream.", encoding="utf-8")
+    qa = good / "qa.jsonl"
+    qa.write_text(json.dumps({"id": "q", "query": "", "answer": "CeraVe cream"}) + "\n")
+    return {
+        "catalog": catalog,
+        "merchants": merchants,
+        "index": index,
+        "link file": answer,
+        "audit file": qa,
+        "output": good / "out.idx",
+    }
+
+
+def _argv(
+    command: tuple[str, ...],
+    parser: argparse.ArgumentParser,
+    good: dict[str, Path],
+    bad: argparse.Action,
+    value: str,
+) -> list[str]:
+    """A command line that works, but for ``bad``, which gets ``value``."""
+    argv = list(command)
+    for action in parser._actions:
+        if action.type not in _PATH_TYPES:
+            continue
+        if action is bad:
+            chosen = value
+        else:
+            known = good.get(f"{command[0]} {action.dest}") or good.get(action.dest)
+            if known is None:
+                assert not action.required, f"no good value for {_name(action)}"
+                continue
+            chosen = str(known)
+        argv += [chosen] if not action.option_strings else [action.option_strings[-1], chosen]
+    return argv
+
+
+def _one_line_naming(
+    capsysbinary: pytest.CaptureFixture[bytes], rc: int, path: str, what: str
+) -> None:
+    captured = capsysbinary.readouterr()
+    err = captured.err.decode("utf-8").strip().splitlines()
+    out = captured.out.decode("utf-8").strip().splitlines()
+    assert rc == 2, f"{what}: exit {rc}: {err}"
+    assert "Traceback" not in captured.err.decode() + captured.out.decode()
+    assert len(err) <= 1, f"{what}: {err}"
+    # ``check`` prints the bad rows of its catalog on stdout, one per line.
+    lines = err or out
+    assert lines and path in lines[0], f"{what}: {lines[:2]}"
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "garbage", "unreadable"]
+)
+@pytest.mark.parametrize(
+    ("command", "parser", "action"),
+    PATH_OPTIONS,
+    ids=[f"{' '.join(c)} {_name(a)}" for c, _, a in PATH_OPTIONS],
+)
+def test_every_path_option_fails_in_one_line(
+    command: tuple[str, ...],
+    parser: argparse.ArgumentParser,
+    action: argparse.Action,
+    case: str,
+    good_files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    writes = action.type is _cli.output_path
+    if case == "missing":
+        path = tmp_path / "no" / "such" / "file"
+    elif case == "directory":
+        path = tmp_path / "a-directory"
+        path.mkdir()
+    elif case == "garbage":
+        if writes:
+            pytest.skip("an output file's old content is replaced, whatever it was")
+        path = tmp_path / "garbage"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe garbage {not json\n")
+    else:
+        path = tmp_path / "unreadable"
+        path.write_bytes(b"")
+        path.chmod(0)
+        if os.geteuid() != 0:
+            denied = None  # chmod 000 does it
+        else:
+            # Root reads any file: make opening this one fail as it would.
+            denied = str(path)
+            import builtins
+            import io
+
+            real_open = builtins.open
+
+            def fake_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+                if os.fspath(file) == denied or os.fspath(file).startswith(denied + "."):
+                    raise PermissionError(13, "Permission denied", os.fspath(file))
+                return real_open(file, *args, **kwargs)
+
+            monkeypatch.setattr(builtins, "open", fake_open)
+            monkeypatch.setattr(io, "open", fake_open)
+    argv = _argv(command, parser, good_files, action, str(path))
+    rc = main(argv)
+    _one_line_naming(capsysbinary, rc, str(path), f"{case}: {argv}")
+
+
+def test_the_good_command_lines_work(
+    good_files: dict[str, Path], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # The baseline the walk starts from must succeed, or a failure above
+    # could come from another option.
+    for command, parser in COMMANDS:
+        if not any(a.type in _PATH_TYPES for a in parser._actions):
+            continue
+        dummy = argparse.Action(["--none"], "none")
+        argv = _argv(command, parser, good_files, dummy, "")
+        assert main(argv) == 0, (argv, capsysbinary.readouterr())
+
+
+def test_check_with_merchants_catches_undeclared_merchants_and_wrong_domains(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    merchants = tmp_path / "merchants.json"
+    merchants.write_text(
+        json.dumps([{"id": "jd", "name": "京东", "domains": ["item.jd.com"]}]), encoding="utf-8"
+    )
+    rows = [
+        CATALOG_ROW,
+        {**CATALOG_ROW, "id": "c2", "merchant": "jd-mall", "url": "https://evil.example/phish"},
+        {**CATALOG_ROW, "id": "c3", "url": "https://evil.example\\.item.jd.com/1"},
+        {**CATALOG_ROW, "id": "c4", "url": "https://evil.example/jd"},
+    ]
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["check", str(catalog)]) == 2  # the backslash URL, even undeclared
+    capsysbinary.readouterr()
+    assert main(["check", str(catalog), "--merchants", str(merchants)]) == 2
+    out = capsysbinary.readouterr().out.decode().splitlines()
+    assert out[0] == f"{catalog}:2: merchant: merchant 'jd-mall' is not declared (declared: jd)"
+    assert out[1].startswith(f"{catalog}:3: url: URL has a backslash")
+    assert out[2].startswith(f"{catalog}:4: url: host 'evil.example' is not among")
+    assert out[3] == "1 product(s) loaded, 3 row(s) rejected"
+
+
+def test_cards_show_declared_merchant_names(
+    tmp_path: Path, catalog_file: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    merchants = tmp_path / "merchants.json"
+    merchants.write_text(json.dumps([{"id": "jd", "name": "京东"}]), encoding="utf-8")
+    answer = tmp_path / "a.md"
+    answer.write_text("Try CeraVe cream.\n", encoding="utf-8")
+    argv = ["link", str(answer), "--catalog", str(catalog_file), "--style", "card"]
+    assert main([*argv, "--merchants", str(merchants)]) == 0
+    assert "京东" in capsysbinary.readouterr().out.decode()
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": "jd", "domains": ["https://item.jd.com/"]}]', encoding="utf-8")
+    assert main([*argv, "--merchants", str(bad)]) == 2
+    err = capsysbinary.readouterr().err.decode().strip()
+    assert err.startswith(f"{bad}:1: merchants[0].domains: 'https://item.jd.com/' is not")

@@ -63,3 +63,59 @@ def test_ranking_functions_never_receive_money_or_merchant() -> None:
         assert not forbidden & set(inspect.signature(fn).parameters)
     assert "_model import RelevanceProfile" in inspect.getsource(_rank)
     assert "Product," not in inspect.getsource(_rank)
+
+
+# ---------------------------------------------------------------- exact ties
+
+from hypothesis import strategies as st  # noqa: E402
+
+_ids = st.text(
+    st.characters(codec="utf-8", categories=("L", "N", "P", "S")), min_size=1, max_size=24
+).filter(lambda s: s.strip() == s)
+# Distinct answers that mention the tied name once each, in different words.
+_TIE_ANSWERS = [
+    f"{lead}，保湿面膜{tail}（第{i}次）。"
+    for i in range(40)
+    for lead, tail in (("试试", "吧"), ("我用过", "还不错"), ("可以考虑", ""))
+]
+
+
+def _tied_catalog(a: str, b: str, house: str) -> shoplink.Catalog:
+    rows = [
+        shoplink.Product(pid, shop, "保湿面膜 补水", f"https://{shop}.example/{n}", ("保湿面膜",))
+        for n, (pid, shop) in enumerate(((a, "shop-a"), (b, "shop-b")))
+    ]
+    merchants = [shoplink.Merchant(m, house=m == house) for m in ("shop-a", "shop-b")]
+    return shoplink.Catalog.build(rows, merchants=merchants)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ids, _ids, st.sampled_from(["shop-a", "shop-b"]))
+def test_exact_ties_are_shared_whatever_the_ids(a: str, b: str, house: str) -> None:
+    # A catalog builder chooses ids: whatever they are, two equally relevant
+    # products each win about half of the ties over many answers, and every
+    # link records the tie and how it was broken.
+    if a == b:
+        b = a + "x"
+    linker = shoplink.Linker(_tied_catalog(a, b, house))
+    wins = {a: 0, b: 0}
+    for answer in _TIE_ANSWERS:
+        (link,) = linker.link(answer).links
+        assert sorted(link.tied) == sorted((a, b)) and "2-way tie" in link.tie_break
+        assert link.candidates[0].score == link.candidates[1].score
+        wins[link.product_id] += 1
+    share = wins[a] / len(_TIE_ANSWERS)
+    assert 0.4 <= share <= 0.6, wins
+
+
+def test_tie_breaks_are_the_same_in_a_stream() -> None:
+    linker = shoplink.Linker(_tied_catalog("house-000", "zzz", "shop-a"))
+    for answer in _TIE_ANSWERS[:30]:
+        stream = linker.streamer()
+        for i in range(0, len(answer), 3):
+            stream.feed(answer[i : i + 3])
+        stream.flush()
+        batch, streamed = linker.link(answer).links, stream.result.links
+        assert [(lk.product_id, lk.tied, lk.tie_break) for lk in streamed] == [
+            (lk.product_id, lk.tied, lk.tie_break) for lk in batch
+        ]

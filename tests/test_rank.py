@@ -91,14 +91,31 @@ def test_labelled_cases_that_must_hold(case: dict[str, object], demo: shoplink.C
         assert any(s.reason is SkipReason.AMBIGUOUS and s.start <= at < s.end for s in result.skipped)
 
 
-def test_ties_go_by_a_hash_of_the_product_id() -> None:
+def test_ties_are_listed_by_a_hash_of_the_id_and_won_by_a_hash_of_the_answer() -> None:
     ids = ["z9", "a1", "m5", "dy-0001", "jd-0001", "tb-0001"]
     catalog = catalog_from_rows([product_row(pid, ["面膜"], title="面膜") for pid in ids])
     (link,) = shoplink.Linker(catalog).link("面膜").links
     expected = sorted(ids, key=lambda pid: hashlib.sha256(pid.encode()).hexdigest())
-    assert [c.product_id for c in link.candidates] == expected
-    assert link.product_id == expected[0]
+    assert list(link.tied) == expected
+    pick, how = _rank.tie_pick("\x1f".join(("", "面膜", "面膜")), len(ids))
+    winner = expected[pick]
+    assert link.product_id == winner and how in link.tie_break
+    assert link.tie_break.startswith(f"{len(ids)}-way tie at score ")
+    assert [c.product_id for c in link.candidates] == [
+        winner,
+        *(pid for pid in expected if pid != winner),
+    ]
     assert len({c.score for c in link.candidates}) == 1
+    assert link.to_dict()["tied"] == expected
+
+
+def test_a_clear_winner_records_no_tie() -> None:
+    rows = [
+        product_row("a", ["面膜"], title="面膜 敏感肌"),
+        product_row("b", ["面膜"], title="面膜 美白"),
+    ]
+    (link,) = shoplink.Linker(catalog_from_rows(rows)).link("敏感肌用面膜").links
+    assert link.product_id == "a" and link.tied == () and link.tie_break == ""
 
 
 def test_tie_order_does_not_follow_merchant_prefixes() -> None:

@@ -27,6 +27,7 @@ import attrs
 from ._exceptions import CatalogError, ConfigError, LinkError
 from ._links import LinkBuilder, LinkContext, checked_link
 from ._model import Availability, CommercialTerms, Merchant, Product
+from ._urls import host_problem, url_host
 
 if TYPE_CHECKING:
     from ._merchants import AdapterFailure, MerchantAdapter
@@ -181,13 +182,25 @@ class Catalog:
                 outside its merchant's declared domains.
         """
         known = {m.id: m for m in merchants}
+        declared = dict(known)
         products = tuple(products)
         for product in products:
+            if declared and product.merchant not in declared:
+                raise CatalogError(
+                    f"product {product.id!r}: {_undeclared(product.merchant, declared)}",
+                    path=source,
+                    field="merchant",
+                )
             merchant = known.setdefault(product.merchant, Merchant(product.merchant))
             for field in ("url", "image_url"):
                 value = getattr(product, field)
                 if value is not None:
-                    host = urlsplit(value).hostname or ""
+                    host = url_host(value)
+                    # Other schemes are refused when rendering, as before.
+                    web = value.lower().startswith(("http:", "https:"))
+                    problem = host_problem(value) if web else None
+                    if problem is not None:
+                        raise CatalogError(problem, path=source, field=field)
                     if not merchant.allows_host(host):
                         raise CatalogError(
                             f"host {host!r} is not among the domains of merchant {merchant.id!r} "
@@ -347,6 +360,9 @@ def check_url(field: str, value: object, *, required: bool) -> str | None:
         raise _RowError(field, "URL has no host")
     if parts.username is not None or parts.password is not None:
         raise _RowError(field, "URL must not carry a user name or password")
+    problem = host_problem(value)
+    if problem is not None:
+        raise _RowError(field, problem)
     return value
 
 
@@ -740,6 +756,8 @@ def load_rows(
                 declared = (
                     merchant if merchant is not None else (merchants or {}).get(product.merchant)
                 )
+                if declared is None and merchants:
+                    raise _RowError("merchant", _undeclared(product.merchant, merchants))
                 _check_domains(product, declared)
             except _RowError as exc:
                 bad = RejectedRow(path, number, exc.field, exc.reason)
@@ -853,6 +871,16 @@ def log_load(catalog: Catalog) -> None:
     )
 
 
+def _undeclared(merchant_id: str, merchants: Mapping[str, Merchant]) -> str:
+    """Why a row's merchant is refused when the application declared its merchants."""
+    near = [m for m in merchants if m.casefold() == merchant_id.casefold()]
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return (
+        f"merchant {merchant_id!r} is not declared "
+        f"(declared: {', '.join(sorted(merchants))}){hint}"
+    )
+
+
 def _own_merchant(row: Mapping[str, Any], merchant: Merchant) -> Mapping[str, Any]:
     named = row.get("merchant")
     if named is None or named == "":
@@ -869,7 +897,7 @@ def _check_domains(product: Product, merchant: Merchant | None) -> None:
         return
     for field in ("url", "image_url"):
         value = getattr(product, field)
-        host = urlsplit(value).hostname if value else None
+        host = url_host(value) if value else None
         if host is not None and not merchant.allows_host(host):
             raise _RowError(
                 field,

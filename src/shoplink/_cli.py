@@ -1,11 +1,11 @@
 """The ``shoplink`` command.
 
-    shoplink link [FILE|-] [--catalog PATH] [--query TEXT] [--style S] [--format F] [--json]
+    shoplink link [FILE|-] [--catalog PATH] [--merchants FILE] [--query TEXT] [--style S] ...
     shoplink demo [--id ID | --all] [--style S] [--format F] [--json]
-    shoplink check CATALOG
-    shoplink audit [QA.jsonl] [--catalog PATH] [--style S] [--format F] [--json]
+    shoplink check CATALOG [--merchants FILE]
+    shoplink audit [QA.jsonl] [--catalog PATH] [--merchants FILE] [--style S] [--json] ...
     shoplink merchants
-    shoplink index build --catalog PATH -o FILE [--backend NAME]
+    shoplink index build --catalog PATH [--merchants FILE] -o FILE [--backend NAME]
 
 Bad input (a catalog row, an unreadable answer) ends with exit status 2 and
 one line ``PATH:LINE: field: reason`` on stderr, never a traceback.
@@ -30,6 +30,8 @@ from ._demo import DemoAnswer, demo_answers, demo_catalog
 from ._exceptions import ShoplinkError
 from ._index import ProductIndex
 from ._linker import DEFAULT_MAX_LINKS, FORMATS, STYLES, Linker
+from ._merchants import load_merchant_file
+from ._model import Merchant
 from ._offers import DEFAULT_PRICE_MAX_AGE
 from ._result import LinkResult
 
@@ -82,13 +84,42 @@ def _read_answer(source: str) -> str:
         ) from None
 
 
-def _catalog(path: str | None, lenient: bool) -> Catalog:
+def input_path(value: str) -> str:
+    """An option or argument naming a file to read (argparse ``type``; a marker).
+
+    Every such path is read with its errors turned into one line naming
+    it; ``tests/test_cli.py`` finds them all by this type.
+    """
+    return value
+
+
+def output_path(value: str) -> str:
+    """An option naming a file to write (argparse ``type``; a marker)."""
+    return value
+
+
+def _merchants(path: str | None) -> tuple[Merchant, ...]:
     if path is None:
+        return ()
+    return load_merchant_file(path)
+
+
+def _catalog(path: str | None, lenient: bool, merchants: str | None = None) -> Catalog:
+    if path is None:
+        if merchants is not None:
+            raise _BadInput(f"{merchants}: --merchants needs --catalog (the demo has its own)")
         return demo_catalog()
-    catalog = load_catalog(path, strict=not lenient)
+    catalog = load_catalog(path, strict=not lenient, merchants=_merchants(merchants))
     for row in catalog.rejected:
         _err(f"skipped {row}")
     return catalog
+
+
+def _cannot(exc: OSError, path: str | None, verb: str) -> str:
+    """One line for a file that cannot be read or written: ``PATH: cannot read: reason``."""
+    # Name the path the user gave (a write goes through a temporary file).
+    name = path if path is not None else exc.filename
+    return f"{name}: cannot {verb}: {exc.strerror or exc}"
 
 
 def _max_links(value: str) -> int | None:
@@ -162,8 +193,11 @@ def _summary(result: LinkResult, catalog: Catalog) -> str:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    catalog = _catalog(args.catalog, args.lenient)
-    linker = _linker(catalog, args, args.style or "inline", index=args.index)
+    catalog = _catalog(args.catalog, args.lenient, args.merchants)
+    try:
+        linker = _linker(catalog, args, args.style or "inline", index=args.index)
+    except OSError as exc:
+        raise _BadInput(_cannot(exc, args.index, "read")) from None
     answer = _read_answer(args.file)
     result = linker.link(answer, query=args.query)
     if args.json:
@@ -240,7 +274,7 @@ def _pick(answers: Sequence[DemoAnswer], wanted: str) -> DemoAnswer:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.catalog, strict=False)
+    catalog = load_catalog(args.catalog, strict=False, merchants=_merchants(args.merchants))
     for row in catalog.rejected:
         _out(f"{row}\n")
     _out(f"{len(catalog)} product(s) loaded, {len(catalog.rejected)} row(s) rejected\n")
@@ -252,7 +286,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         pairs = [QAPair(a.id, a.query, a.text(args.format)) for a in demo_answers()]
     else:
         pairs = load_qa(args.file)
-    catalog = _catalog(args.catalog, args.lenient)
+    catalog = _catalog(args.catalog, args.lenient, args.merchants)
     linker = _linker(catalog, args, args.style or "inline")
     report = audit(linker, pairs)
     if args.json:
@@ -315,7 +349,7 @@ class _ProgressBar:
 
 def _cmd_index_build(args: argparse.Namespace) -> int:
     bar = _ProgressBar()
-    catalog = _catalog(args.catalog, args.lenient)
+    catalog = _catalog(args.catalog, args.lenient, args.merchants)
     try:
         index = ProductIndex(catalog, backend=args.backend, progress=bar)
     except ValueError as exc:
@@ -325,7 +359,7 @@ def _cmd_index_build(args: argparse.Namespace) -> int:
     try:
         index.save(args.output)
     except OSError as exc:
-        raise _BadInput(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+        raise _BadInput(_cannot(exc, args.output, "write")) from None
     elapsed = time.monotonic() - bar.started
     _err(
         f"indexed {len(index.matcher):,} keywords of {len(catalog):,} products "
@@ -371,18 +405,41 @@ def _parser() -> argparse.ArgumentParser:
             "'none' shows all)",
         )
 
+    def merchants_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--merchants",
+            type=input_path,
+            metavar="FILE",
+            help="JSON list of the merchants (id, name, house, domains) rows may name; "
+            "a row of another merchant, or a URL off its domains, is then a bad row",
+        )
+
     link = sub.add_parser(
         "link", help="link one answer (Markdown, or HTML with --format html) from a file or stdin"
     )
     link.add_argument(
-        "file", nargs="?", default="-", metavar="FILE", help="answer file, or - for stdin"
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        type=input_path,
+        help="answer file, or - for stdin",
     )
-    link.add_argument("--catalog", help="catalog file (.jsonl or .csv); default: the demo catalog")
+    link.add_argument(
+        "--catalog",
+        type=input_path,
+        help="catalog file (.jsonl or .csv); default: the demo catalog",
+    )
     link.add_argument("--query", help="the user's question, for relevance and label language")
     link.add_argument(
         "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
     )
-    link.add_argument("--index", help="index file built for --catalog by `shoplink index build`")
+    link.add_argument(
+        "--index",
+        type=input_path,
+        help="index file built for --catalog by `shoplink index build`",
+    )
+    merchants_option(link)
     shared(link)
     link.set_defaults(run=_cmd_link)
 
@@ -394,7 +451,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     check = sub.add_parser("check", help="validate a catalog file and list every bad row")
-    check.add_argument("catalog", metavar="CATALOG")
+    check.add_argument("catalog", metavar="CATALOG", type=input_path)
+    merchants_option(check)
     check.set_defaults(run=_cmd_check)
 
     review = sub.add_parser(
@@ -405,9 +463,13 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         default=None,
         metavar="QA.jsonl",
+        type=input_path,
         help='JSON Lines of {"id", "query", "answer"}; default: the demo answers',
     )
-    review.add_argument("--catalog", help="catalog file; default: the demo catalog")
+    review.add_argument(
+        "--catalog", type=input_path, help="catalog file; default: the demo catalog"
+    )
+    merchants_option(review)
     review.add_argument(
         "--lenient", action="store_true", help="skip bad catalog rows instead of stopping"
     )
@@ -418,8 +480,18 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="compile a catalog's keyword index to a file")
     index_sub = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     build = index_sub.add_parser("build", help="build the index of a catalog and write it")
-    build.add_argument("--catalog", required=True, help="catalog file (.jsonl or .csv)")
-    build.add_argument("-o", "--output", required=True, metavar="FILE", help="index file to write")
+    build.add_argument(
+        "--catalog", required=True, type=input_path, help="catalog file (.jsonl or .csv)"
+    )
+    merchants_option(build)
+    build.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        type=output_path,
+        help="index file to write",
+    )
     build.add_argument(
         "--backend",
         default="pyahocorasick",
@@ -445,6 +517,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(str(exc))
     except ShoplinkError as exc:
         _err(str(exc))
+    except OSError as exc:
+        # A path no command turned into its own line (a directory, a file
+        # that vanished): still one line naming it, never a traceback.
+        _err(_cannot(exc, None, "read"))
     except BrokenPipeError:
         # The reader went away (`shoplink demo | head`): not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)

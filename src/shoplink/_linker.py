@@ -1054,6 +1054,8 @@ class _Run:
             sentence=sentence,
             keyword=self.snap.index.keyword(hit.key),
             exclude=exclude,  # read only while choosing
+            # Only what a stream has when it decides: not the whole answer.
+            tie_salt="\x1f".join((self.query.folded, self.text[hit.start : hit.end], block.folded)),
         )
         if not isinstance(decision, Choice):
             if decision.reason == "already_linked" and self.advised:
@@ -1230,6 +1232,8 @@ class _Run:
                 keyword=self.snap.index.keyword(hit.key),
                 label=acc.label,
                 candidates=tuple(Candidate(pid, sc) for pid, sc in acc.decision.scored),
+                tied=acc.decision.tied,
+                tie_break=acc.decision.tie_break,
                 policy=POLICY_VERSION,
                 wrap_start=acc.final.start,
                 wrap_end=acc.final.end,

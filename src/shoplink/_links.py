@@ -18,6 +18,7 @@ import attrs
 
 from ._exceptions import ConfigError, LinkError
 from ._model import Product
+from ._urls import host_problem, url_host
 
 __all__ = ["UTM", "LinkBuilder", "LinkContext", "QueryTracking", "add_query"]
 
@@ -149,7 +150,10 @@ def checked_link(product: Product, url: object, domains: tuple[str, ...], builde
         raise LinkError(f"{builder} built a non-http(s) URL {url[:80]!r} ({where})")
     if _UNSAFE_IN_URL.search(url):
         raise LinkError(f"{builder} built a URL with whitespace or control characters ({where})")
-    host = parts.hostname.lower().rstrip(".")
+    problem = host_problem(url)
+    if problem is not None:
+        raise LinkError(f"{builder} built a URL a browser may read otherwise: {problem} ({where})")
+    host = url_host(url)
     if domains and not any(host == d or host.endswith("." + d) for d in domains):
         raise LinkError(
             f"{builder} built a URL on {host!r}, outside the merchant's domains "

@@ -14,6 +14,9 @@ contributes nothing and is recorded in ``Catalog.failures``; the others load.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
@@ -34,6 +37,7 @@ __all__ = [
     "SourceRow",
     "build_catalog",
     "installed_merchants",
+    "load_merchant_file",
 ]
 
 #: The entry-point group under which packages register merchant adapters.
@@ -201,6 +205,72 @@ def _guarded(adapter: MerchantAdapter) -> Iterator[tuple[int, Mapping[str, Any] 
             yield index, RejectedRow(adapter.name, index, "", bad)
             continue
         yield item
+
+
+# --------------------------------------------------------------------------- declarations
+
+_MERCHANT_KEYS = frozenset(("id", "name", "house", "domains"))
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def load_merchant_file(path: str | os.PathLike[str]) -> tuple[Merchant, ...]:
+    """Read a JSON list of merchant declarations (the shape of ``seeds/merchants.json``).
+
+    Each entry is ``{"id": "jd", "name": "京东", "house": false, "domains":
+    ["item.jd.com"]}``; only ``id`` is required.  Domains are host names in
+    lower case (no scheme, path or port).
+
+    Raises:
+        CatalogError: the file cannot be read or an entry is bad; the
+            message is ``PATH:LINE: field: reason`` (the line the entry
+            starts on; field ``merchants[N].key``).
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise CatalogError(f"cannot read file: {exc.strerror or exc}", path=name) from None
+    try:
+        text = data.decode("utf-8-sig")
+        entries = json.loads(text)
+    except UnicodeDecodeError:
+        raise CatalogError("not valid UTF-8", path=name) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"not JSON ({exc.msg})", path=name, line=exc.lineno) from None
+    if not isinstance(entries, list):
+        raise CatalogError("expected a JSON list of merchants", path=name, line=1)
+    starts = [m.start() for m in re.finditer(r"\{", text)]
+    out: dict[str, Merchant] = {}
+    for i, entry in enumerate(entries):
+        # The line of the i-th top-level object, near enough: the i-th "{".
+        line = text.count("\n", 0, starts[i]) + 1 if i < len(starts) else 1
+
+        def bad(key: str, reason: str, i: int = i, line: int = line) -> CatalogError:
+            return CatalogError(reason, path=name, line=line, field=f"merchants[{i}]{key}")
+
+        if not isinstance(entry, dict):
+            raise bad("", f"expected an object, got {type(entry).__name__}")
+        unknown = sorted(set(entry) - _MERCHANT_KEYS)
+        if unknown:
+            raise bad("", f"unknown key(s) {', '.join(unknown)} (known: id, name, house, domains)")
+        mid, shown, house = entry.get("id"), entry.get("name", ""), entry.get("house", False)
+        domains = entry.get("domains", [])
+        if not isinstance(mid, str) or not mid.strip():
+            raise bad(".id", "is required (a non-empty string)")
+        if mid in out:
+            raise bad(".id", f"duplicate merchant {mid!r}")
+        if not isinstance(shown, str):
+            raise bad(".name", f"expected a string, got {type(shown).__name__}")
+        if not isinstance(house, bool):
+            raise bad(".house", f"expected true or false, got {type(house).__name__}")
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise bad(".domains", "expected a list of host names")
+        for domain in domains:
+            if not _DOMAIN.fullmatch(domain):
+                raise bad(".domains", f"{domain!r} is not a lower-case host name")
+        out[mid] = Merchant(mid, shown, house=house, domains=tuple(domains))
+    return tuple(out.values())
 
 
 # --------------------------------------------------------------------------- discovery

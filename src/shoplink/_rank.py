@@ -2,8 +2,10 @@
 
 The functions here receive ``RelevanceProfile`` values: product text and
 stock state.  They cannot see prices, commissions, merchants or which shop
-is the operator's own, because those are not on the type.  Ties go by a
-hash of the product id (see ``tie_key``).
+is the operator's own, because those are not on the type.  Candidates are
+listed by score, then by a hash of the product id (``tie_key``); an exact
+tie for the best score is won in turn, by a hash of the query, mention and
+block (``tie_pick``), so that no product id wins every tie.
 
 How a candidate is scored (policy ``relevance-2``; ``docs/safety.md`` has
 the measurement that chose it):
@@ -56,6 +58,7 @@ __all__ = [
     "score",
     "sentence_ends",
     "sentence_span",
+    "tie_pick",
 ]
 
 #: Recorded on every link so that a decision can be traced to the rules that made it.
@@ -214,10 +217,17 @@ def _folded_features(folded: str) -> frozenset[str]:
 
 @attrs.frozen
 class Choice:
-    """The chosen product and every candidate's score, best first."""
+    """The chosen product and every candidate's score, best first.
+
+    ``tied``: when several candidates share the best score exactly, their
+    ids in ``tie_key`` order (else empty); ``tie_break`` says how the winner
+    among them was picked (``tie_pick``).
+    """
 
     product_id: str
     scored: tuple[tuple[str, float], ...]
+    tied: tuple[str, ...] = ()
+    tie_break: str = ""
 
 
 @attrs.frozen
@@ -616,6 +626,7 @@ def choose(
     sentence: Evidence | None = None,
     keyword: str = "",
     exclude: AbstractSet[str] = frozenset(),
+    tie_salt: str | None = None,
 ) -> Choice | Rejection:
     """Pick the most relevant purchasable product for one mention.
 
@@ -628,11 +639,15 @@ def choose(
             (weighted above the rest of the block).
         keyword: the folded keyword that matched.
         exclude: product ids already linked in this answer.
+        tie_salt: what an exact tie for the best score is broken by
+            (``tie_pick``): the linker passes the query, the mention and its
+            block, none of which a catalog controls.  None: the lowest
+            ``tie_key`` wins, as the rest of the ranking is ordered.
 
     Returns:
         ``Choice`` with the winner and the scores of every eligible
-        candidate, best first (ties by ``tie_key``), or ``Rejection`` saying
-        why none fits.
+        candidate, best first (ties by ``tie_key``, the winner of a tie
+        first), or ``Rejection`` saying why none fits.
     """
     sentence = sentence if sentence is not None else _EMPTY
     eligible: list[RelevanceProfile] = []
@@ -681,7 +696,37 @@ def choose(
         ((own, _score(own, weights, idf, keyword)) for own in prepared),
         key=lambda item: (-item[1], item[0].tie),
     )
-    return Choice(ranked[0][0].product_id, tuple((own.product_id, s) for own, s in ranked))
+    best = ranked[0][1]
+    k = 1
+    while k < len(ranked) and ranked[k][1] == best:
+        k += 1
+    if k == 1 or tie_salt is None:
+        return Choice(ranked[0][0].product_id, tuple((own.product_id, s) for own, s in ranked))
+    pick, how = tie_pick(tie_salt, k)
+    tied = tuple(own.product_id for own, _ in ranked[:k])
+    ranked.insert(0, ranked.pop(pick))
+    return Choice(
+        ranked[0][0].product_id,
+        tuple((own.product_id, s) for own, s in ranked),
+        tied=tied,
+        tie_break=f"{k}-way tie at score {best}; {how}",
+    )
+
+
+def tie_pick(salt: str, k: int) -> tuple[int, str]:
+    """Which of ``k`` exactly tied candidates wins (0-based, in ``tie_key`` order), and why.
+
+    The winner's place is ``sha256(salt) mod k``: the salt is the query,
+    the mention and its block, so across answers each place wins about
+    ``1/k`` of the ties, and no product id (a catalog builder's choice)
+    can win them all.  Deterministic: the same answer links the same way.
+    """
+    digest = hashlib.sha256(salt.encode("utf-8", "surrogatepass")).digest()
+    number = int.from_bytes(digest[:8], "big")
+    pick = number % k
+    return pick, (
+        f"rotated by sha256 of query, mention and block ({number:016x} mod {k} = {pick})"
+    )
 
 
 def tie_key(product_id: str) -> tuple[str, str]:

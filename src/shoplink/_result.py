@@ -95,6 +95,10 @@ class Link:
             card row is inserted (``style="card"``), else None.
         offers: ids of the other products that are the same item at other
             shops (``Catalog.offers``), sorted by id.
+        tied: when several candidates had exactly the best score, their ids
+            (in ``tie_key`` order); empty when the winner scored highest alone.
+        tie_break: how the tie was broken (the hash of the query, mention
+            and block that picked the winner), ``""`` without a tie.
     """
 
     start: int
@@ -115,6 +119,8 @@ class Link:
     number: int | None = None
     card_at: int | None = None
     offers: tuple[str, ...] = ()
+    tied: tuple[str, ...] = ()
+    tie_break: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -137,6 +143,8 @@ class Link:
             "number": self.number,
             "card_at": self.card_at,
             "offers": list(self.offers),
+            "tied": list(self.tied),
+            "tie_break": self.tie_break,
         }
 
 

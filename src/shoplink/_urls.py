@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import quote, urlsplit
 
 __all__ = [
+    "host_problem",
     "is_http_url",
     "markdown_destination",
     "markdown_inline",
@@ -38,6 +40,74 @@ def markdown_destination(url: str) -> str:
 _URL_BAD_CHAR = re.compile("[\x00-\x20\x7f\ud800-\udfff]")
 
 
+# Where a WHATWG URL parser (a browser) reads a URL otherwise than
+# ``urllib.parse.urlsplit``: a backslash ends the authority for a browser in
+# http(s) URLs (``https://evil.example\.item.jd.com/`` is on evil.example),
+# tabs and newlines are dropped anywhere, ``%`` in a host is decoded.
+_WHATWG_DIFFERS = re.compile("[\t\n\r]")
+_AUTHORITY = re.compile(r"[^:/?#]*:/*([^/?#]*)")
+# What a browser's host (IDNA/UTS 46) mapping turns into a dot.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+# A host as a domain name: labels of letters, digits and hyphens.
+_HOST_LABELS = re.compile(r"(?:[^\W_](?:[^\W_]|-)*\.)*[^\W_](?:[^\W_]|-)*\.?")
+_IP_LITERAL = re.compile(r"\[[0-9A-Fa-f:.]+\]")
+
+
+def host_problem(url: str) -> str | None:
+    """Why a browser might read another host in ``url`` than Python does, or None.
+
+    ``urlsplit`` and a WHATWG URL parser agree on the host of a URL only
+    when its authority is plain: no backslash (a browser's ``/``), no tab or
+    line break (a browser drops them), no ``@`` (user info: everything
+    before it is not the host), no ``%`` escape in the host (a browser
+    decodes it), and a host made of letters, digits, hyphens and dots (or
+    a bracketed IPv6 literal).  Such URLs are refused rather than guessed at.
+    """
+    if _WHATWG_DIFFERS.search(url):
+        return "URL contains a tab or line break (a browser drops them)"
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if "\\" in _authority(url):
+        # Python's authority runs to the first '/', '?' or '#'; a browser's
+        # ends at a backslash too.  (In the path a backslash is harmless to
+        # the host, and link targets percent-encode it.)
+        return "URL has a backslash before its path (a browser reads another host)"
+    if "@" in netloc:
+        return "URL must not carry user info ('@' before the host)"
+    host = netloc
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0 or not _IP_LITERAL.fullmatch(host[: end + 1]):
+            return "URL host is not a valid IPv6 literal"
+        return None
+    host = host.rsplit(":", 1)[0] if ":" in host else host
+    if "%" in host:
+        return "URL host contains a percent escape (a browser decodes it)"
+    if not _HOST_LABELS.fullmatch(unicodedata.normalize("NFKC", host).translate(_DOTS)):
+        return f"URL host {host!r} is not a domain name"
+    return None
+
+
+def _authority(url: str) -> str:
+    """What follows ``scheme://`` up to the first ``/``, ``?`` or ``#`` (a backslash included)."""
+    found = _AUTHORITY.match(url)
+    return found.group(1) if found else ""
+
+
+def url_host(url: str) -> str:
+    """The host of ``url`` as a browser compares it: lower case, full-width dots as dots.
+
+    Only meaningful for URLs ``host_problem`` accepts; ``""`` if there is none.
+    """
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return unicodedata.normalize("NFKC", host).translate(_DOTS).lower().rstrip(".")
+
+
 def is_http_url(url: str) -> bool:
     """True if ``url`` is an absolute http(s) URL with a host and nothing odd in it.
 
@@ -46,7 +116,7 @@ def is_http_url(url: str) -> bool:
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         return False
-    if _URL_BAD_CHAR.search(url):
+    if _URL_BAD_CHAR.search(url) or host_problem(url) is not None:
         return False
     try:
         parts = urlsplit(url)
