@@ -9,7 +9,8 @@ case is decided by:
 * ``relevance-1``: the scorer shoplink shipped before policy relevance-2
   (bigram overlap with query x2 + block, divided by sqrt(feature count)),
   frozen here as the baseline;
-* ``relevance-2``: the current scorer, through the real ``Linker``;
+* ``relevance-3``: the current scorer (relevance-2's scores, exact ties
+  rotated by the mention's context), through the real ``Linker``;
 * ablations of relevance-2 (each one change), to show what each part buys;
 * ``jieba``: relevance-2 with jieba words in place of character bigrams,
   if jieba is installed (``pip install jieba``; not a dependency).
@@ -147,7 +148,7 @@ def _tri(run: str) -> list[str]:
 
 
 def variants() -> Iterator[tuple[str, Any]]:
-    yield "relevance-2 (shipped)", patched(_rank)
+    yield "relevance-3 (shipped)", patched(_rank)
     yield "  - no negation", patched(_rank, _NEGATION=re.compile(r"(?!x)x"))
     yield "  - no idf", patched(_rank, _idf=lambda profiles: {})
     yield "  - no sentence weight", patched(_rank, SENTENCE_WEIGHT=0.0)

@@ -15,7 +15,7 @@ def test_audit_of_the_demo_answers(demo: shoplink.Catalog) -> None:
     pairs = [shoplink.QAPair(a.id, a.query, a.answer) for a in shoplink.demo_answers()]
     report = shoplink.audit(shoplink.Linker(demo), pairs)
     data = report.to_dict()
-    assert data["answers"] == len(pairs) and data["policy"] == "relevance-2"
+    assert data["answers"] == len(pairs) and data["policy"] == "relevance-3"
     assert data["links"] == sum(r["links"] for r in data["rows"]) == report.links
     shares = {m["id"]: m for m in data["merchants"]}
     assert set(shares) == {"douyin", "taobao", "jd"}

@@ -56,7 +56,7 @@ def test_required_relevance_cases_on_a_small_catalog(query: str, answer: str, ex
     (link,) = shoplink.Linker(masks_shoes_keyboards()).link(answer, query=query).links
     assert link.product_id == expected
     assert link.candidates[0].product_id == expected
-    assert link.policy == shoplink.POLICY_VERSION == "relevance-2"
+    assert link.policy == shoplink.POLICY_VERSION == "relevance-3"
 
 
 def test_the_brief_cases_on_the_demo_catalog(demo: shoplink.Catalog) -> None:

@@ -7,7 +7,7 @@ listed by score, then by a hash of the product id (``tie_key``); an exact
 tie for the best score is won in turn, by a hash of the query, mention and
 block (``tie_pick``), so that no product id wins every tie.
 
-How a candidate is scored (policy ``relevance-2``; ``docs/safety.md`` has
+How a candidate is scored (policy ``relevance-3``: relevance-2's scores, exact ties rotated; ``docs/safety.md`` has
 the measurement that chose it):
 
 * Text becomes a bag of features: folded Latin words, and for Chinese
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: Recorded on every link so that a decision can be traced to the rules that made it.
-POLICY_VERSION = "relevance-2"
+POLICY_VERSION = "relevance-3"
 
 # Where a feature was seen, and how much that counts.  The query is what the
 # user asked; the sentence is what the answer says about this very mention;
