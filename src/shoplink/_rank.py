@@ -7,8 +7,8 @@ listed by score, then by a hash of the product id (``tie_key``); an exact
 tie for the best score is won in turn, by a hash of the query, mention and
 block (``tie_pick``), so that no product id wins every tie.
 
-How a candidate is scored (policy ``relevance-3``: relevance-2's scores, exact ties rotated; ``docs/safety.md`` has
-the measurement that chose it):
+How a candidate is scored (policy ``relevance-3``: relevance-2's scores,
+exact ties rotated; ``docs/safety.md`` has the measurement that chose it):
 
 * Text becomes a bag of features: folded Latin words, and for Chinese
   (written without spaces) overlapping character bigrams, plus the single
