@@ -215,6 +215,9 @@ _OWN_SUBJECT = re.compile(
     r"(?:高仿|山寨|假货|杂牌|盗版|仿品|翻新机|水货|knock-?offs?|fakes?|counterfeits?|clones?|"
     r"dupes?|cheap ones|generic ones|no-name ones)\W{0,3}$"
 )
+# "No need" cues that, with words after them, are about those words:
+# 薄膜键盘就够用，没必要为了游戏参数多花钱.
+_GOVERNS = re.compile("没必要|没有必要|不必|不用")
 # A word after a cue that starts its object (not "给新手", "for beginners", "了").
 _OBJECT = re.compile(
     r"(?!给|对|了|啊|吧|的|呢|哦|喔|啦|来|去|回|\b(?:for|to|if|unless|because|since|either|too|though|"
@@ -343,7 +346,7 @@ def advice_in_block(
         clause = region(clause_breaks, c0)
         if (
             cue.group().isalpha()  # a word, not a mark like 👎
-            and _BEFORE.fullmatch(masked, c0, cue.end())
+            and (_BEFORE.fullmatch(masked, c0, cue.end()) or _GOVERNS.fullmatch(cue.group()))
             and _has_object(masked, cue.end(), clause[1])
         ):
             continue  # "尽量避开高浓度美白": the cue has its own object
