@@ -1,4 +1,4 @@
-"""The shape of the package: imports run one way.
+"""The shape of the package: imports run one way, and docs/architecture.md is true.
 
 Every import among shoplink's modules counts, wherever it stands: at the top,
 inside a function, or under ``if TYPE_CHECKING:`` (a cycle that exists only
@@ -8,11 +8,13 @@ for the type checker still ties the two modules together).  Issue 15.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import shoplink
 
 PACKAGE = Path(shoplink.__file__).resolve().parent
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def module_files() -> dict[str, Path]:
@@ -145,3 +147,36 @@ def test_the_graph_sees_the_package() -> None:
     assert "shoplink._stream" in graph["shoplink._linker"]
     assert "shoplink._judge._advice" in graph["shoplink._linker"]
     assert "shoplink._merchants" in graph["shoplink._catalog"]
+
+
+# A module named in backquotes: `_index`, `_judge._advice`, `_markdown.py`.
+_MODULE_NAME = re.compile(r"`(?:shoplink\.)?(_[a-z][a-z0-9_]*(?:\._[a-z][a-z0-9_]*)?)(?:\.py)?`")
+
+
+def test_every_module_named_in_architecture_md_exists() -> None:
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    named = set(_MODULE_NAME.findall(text))
+    assert len(named) >= 15, named
+    modules = set(module_files())
+    missing = sorted(name for name in named if f"shoplink.{name}" not in modules)
+    assert not missing, f"docs/architecture.md names modules that do not exist: {missing}"
+
+
+def test_the_floors_in_architecture_md_match_the_imports() -> None:
+    """Each row of the drawing imports only from the rows below it (``_judge.*`` is ``_judge``)."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Which way imports run", 1)[1]
+    drawing = section.split("```", 2)[1]
+    rows = [re.findall(r"\b_[a-z]+\b", line) for line in drawing.splitlines()]
+    floor = {name: -n for n, row in enumerate(rows) for name in row if row}
+
+    def drawn(module: str) -> str:
+        return module.removeprefix("shoplink.").split(".")[0]
+
+    graph = import_graph()
+    inside = {m for m in graph if m.startswith("shoplink._") and m != "shoplink.__main__"}
+    assert {drawn(m) for m in inside} == set(floor)
+    for module in inside:
+        for target in graph[module]:
+            if drawn(target) != drawn(module):
+                assert floor[drawn(target)] < floor[drawn(module)], (module, target)
