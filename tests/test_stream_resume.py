@@ -2,7 +2,7 @@
 
 ``LinkStream`` re-links the buffer after each newline (HTML: ``>``) with
 ``Linker._link_from``, which takes the decisions for the blocks that closed
-before from the previous re-link (``_Carry``) and links only the rest.  These
+before from the previous re-link (``_state.Carry``) and links only the rest.  These
 tests check that the resumed result is the full ``link`` result at every
 step, and that streams using it still equal ``link(whole)``.
 """

@@ -1,10 +1,13 @@
-"""Reading catalogs: shoplink's own JSON Lines and CSV formats.
+"""Reading catalogs: shoplink's own JSON Lines and CSV formats, and merchant adapters.
 
 A catalog row becomes a ``Product`` (what shoppers see) plus, when the row has
 money fields only reporting may see, a ``CommercialTerms``.  Every field is
 checked here, once, so that later stages can trust what they get: a bad row
 is either an error naming file, line and field (strict loading) or an entry
 in ``Catalog.rejected`` (lenient loading).  A good row is never dropped.
+Rows from merchant adapters (the interface is in ``_merchants``, which this
+module imports, never the other way) go through the same checks
+(``Catalog.from_merchants``).
 """
 
 from __future__ import annotations
@@ -19,18 +22,16 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._exceptions import CatalogError, ConfigError, LinkError
 from ._links import LinkBuilder, LinkContext, checked_link
-from ._model import Availability, CommercialTerms, Merchant, Product
+from ._merchants import AdapterFailure, MerchantAdapter
+from ._model import Availability, CommercialTerms, Merchant, Product, RejectedRow
 from ._urls import host_problem, url_host
-
-if TYPE_CHECKING:
-    from ._merchants import AdapterFailure, MerchantAdapter
 
 __all__ = ["Catalog", "RejectedRow", "load_catalog", "parse_product"]
 
@@ -64,31 +65,6 @@ _MAX_KEYWORD = 200
 _DECIMAL_RE = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _GTIN_RE = re.compile(r"\d{8}|\d{12,14}")
-
-
-@attrs.frozen
-class RejectedRow:
-    """A catalog row that was not loaded, and why.
-
-    Attributes:
-        path: the source file (or adapter name).
-        line: 1-based line number of the row (its first line for CSV rows
-            spanning several lines).
-        field: the offending field, ``""`` for the row as a whole.
-        reason: what is wrong.
-    """
-
-    path: str
-    line: int
-    field: str
-    reason: str
-
-    def error(self) -> CatalogError:
-        """The ``CatalogError`` that strict loading raises for this row."""
-        return CatalogError(self.reason, path=self.path, line=self.line, field=self.field)
-
-    def __str__(self) -> str:
-        return self.error().location_message()
 
 
 class _RowError(Exception):
@@ -159,9 +135,7 @@ class Catalog:
                 serve the same merchant id.
             CatalogError: (strict) a bad row or a failing adapter.
         """
-        from ._merchants import build_catalog
-
-        return build_catalog(cls, adapters, strict=strict, source=source)
+        return _from_merchants(cls, adapters, strict=strict, source=source)
 
     @classmethod
     def build(
@@ -904,3 +878,111 @@ def _check_domains(product: Product, merchant: Merchant | None) -> None:
                 f"host {host!r} is not among the domains of merchant {merchant.id!r} "
                 f"({', '.join(merchant.domains)})",
             )
+
+
+# --------------------------------------------------------------------------- merchants
+
+
+def _from_merchants(
+    cls: type[Catalog],
+    adapters: Iterable[MerchantAdapter],
+    *,
+    strict: bool,
+    source: str,
+) -> Catalog:
+    """``Catalog.from_merchants``: see there (kept out of the class for length)."""
+    adapters = list(adapters)
+    merchants: dict[str, Merchant] = {}
+    builders: dict[str, LinkBuilder] = {}
+    for adapter in adapters:
+        merchant = adapter.merchant
+        if not isinstance(merchant, Merchant):
+            raise ConfigError(f"adapter {adapter.name!r}: merchant must be a shoplink Merchant")
+        if not merchant.domains:
+            raise ConfigError(
+                f"adapter {adapter.name!r}: merchant {merchant.id!r} declares no link domains"
+            )
+        if merchant.id in merchants:
+            raise ConfigError(f"adapter {adapter.name!r}: merchant {merchant.id!r} is served twice")
+        merchants[merchant.id] = merchant
+        builders[merchant.id] = adapter.link_url
+    products: list[Product] = []
+    terms: list[CommercialTerms] = []
+    rejected: list[RejectedRow] = []
+    failures: list[AdapterFailure] = []
+    seen: dict[str, str] = {}
+    for adapter in adapters:
+        merchant = adapter.merchant
+        mark = dict(seen)
+        try:
+            got, got_terms, bad = load_rows(
+                _guarded(adapter),
+                path=adapter.name,
+                strict=strict,
+                merchant=merchant,
+                seen=seen,
+            )
+        except Exception as exc:
+            if isinstance(exc, CatalogError) and exc.field:
+                exc = _error_in_columns(exc, adapter)
+            if strict:
+                if isinstance(exc, CatalogError):
+                    raise exc  # a bad row or file, named by source, line and field
+                raise CatalogError(
+                    f"adapter failed: {type(exc).__name__}: {exc}", path=adapter.name
+                ) from exc
+            # All or nothing per adapter: half an export is not what the
+            # merchant published, and its ids must not block a later source.
+            seen.clear()
+            seen.update(mark)
+            error = str(exc) if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+            failures.append(AdapterFailure(adapter.name, merchant.id, error))
+            continue
+        products.extend(got)
+        terms.extend(got_terms)
+        rejected.extend(_row_in_columns(r, adapter) for r in bad)
+    catalog = cls.build(
+        products,
+        merchants=merchants.values(),
+        terms=terms,
+        rejected=rejected,
+        source=source,
+        failures=failures,
+        link_builders=builders,
+    )
+    log_load(catalog)
+    return catalog
+
+
+def _column(field: str, adapter: MerchantAdapter) -> str:
+    """Name the source's own column next to shoplink's field (``price (京东价(元))``)."""
+    columns: Mapping[str, str] = getattr(adapter, "columns", {})
+    column = columns.get(field)
+    return f"{field} ({column})" if column and column != field else field
+
+
+def _row_in_columns(row: RejectedRow, adapter: MerchantAdapter) -> RejectedRow:
+    return attrs.evolve(row, field=_column(row.field, adapter))
+
+
+def _error_in_columns(exc: CatalogError, adapter: MerchantAdapter) -> CatalogError:
+    field = _column(exc.field, adapter)
+    return CatalogError(exc.reason, path=exc.path, line=exc.line, field=field)
+
+
+def _guarded(adapter: MerchantAdapter) -> Iterator[tuple[int, Mapping[str, Any] | RejectedRow]]:
+    """The adapter's rows, with a row that is not a pair turned into a rejection."""
+    for index, item in enumerate(adapter.rows(), start=1):
+        if isinstance(item, RejectedRow):
+            yield item.line, item
+            continue
+        if (
+            not isinstance(item, tuple)
+            or len(item) != 2
+            or not isinstance(item[0], int)
+            or not isinstance(item[1], Mapping)
+        ):
+            bad = f"adapter yielded {type(item).__name__}, expected a (line, fields) pair"
+            yield index, RejectedRow(adapter.name, index, "", bad)
+            continue
+        yield item

@@ -44,7 +44,7 @@ from ._links import LinkContext
 from ._log import log_decisions
 from ._markdown import Block, MarkdownLayout, Placement, ScanPoint
 from ._matcher import Hit
-from ._model import Product, RelevanceProfile
+from ._model import RelevanceProfile
 from ._offers import DEFAULT_PRICE_MAX_AGE, Offer
 from ._options import CallOptions, HistoryOption, LinkOptions, as_text, turns
 from ._rank import (
@@ -65,6 +65,7 @@ from ._result import (
     SkipReason,
     apply_insertions,
 )
+from ._state import Accepted, Carry, Snapshot
 from ._stream import AsyncLinkIterator, LinkIterator, LinkStream, link_astream, link_stream
 from ._styles import Form
 from ._urls import href_of
@@ -123,23 +124,6 @@ _LABEL_WINDOW = 200
 
 # How far around a mention to look for context when no block is known.
 _CONTEXT_WINDOW = 300
-
-
-@attrs.frozen
-class _Snapshot:
-    catalog: Catalog
-    index: ProductIndex
-    # character -> whether some folded keyword contains it (filled on first use).
-    _in_keywords: dict[str, bool] = attrs.field(factory=dict, eq=False, repr=False)
-
-    def keywords_contain(self, char: str) -> bool:
-        """Whether a mention can span ``char`` (a keyword holds it, folded)."""
-        found = self._in_keywords.get(char)
-        if found is None:
-            # Once per catalog; threads racing here compute the same value.
-            found = self.index.matcher.holds(char)
-            self._in_keywords[char] = found
-        return found
 
 
 class Linker:
@@ -257,7 +241,7 @@ class Linker:
         self.price_max_age = price_max_age
         self.reference_numbering = reference_numbering
         self._renderer = Form(style, format, templates, reference_numbering)
-        self._snapshot = _Snapshot(catalog, _index_for(catalog, index))
+        self._snapshot = Snapshot(catalog, _index_for(catalog, index))
 
     @property
     def gates(self) -> tuple[Gate, ...]:
@@ -303,7 +287,7 @@ class Linker:
         """
         if not isinstance(catalog, Catalog):
             raise ConfigError(f"catalog must be a shoplink Catalog, got {type(catalog).__name__}")
-        self._snapshot = _Snapshot(catalog, ProductIndex(catalog))
+        self._snapshot = Snapshot(catalog, ProductIndex(catalog))
 
     def link(
         self,
@@ -366,7 +350,7 @@ class Linker:
         text: str,
         query: str | None,
         options: CallOptions,
-        carry: _Carry | None,
+        carry: Carry | None,
         snap_at: int,
         scan: ScanPoint | None = None,
         upto: int | None = None,
@@ -374,7 +358,7 @@ class Linker:
         released: int | None = None,
         found: list[Hit] | None = None,
         verdicts: tuple[Verdict, ...] | None = None,
-    ) -> tuple[LinkResult, _Carry | None]:
+    ) -> tuple[LinkResult, Carry | None]:
         """``link(text, query, **options)``, resuming from ``carry`` (for ``LinkStream``).
 
         ``options``: the stream's per-call options, its ``now`` set (the
@@ -591,12 +575,12 @@ class _Run:
     def __init__(
         self,
         linker: Linker,
-        snap: _Snapshot,
+        snap: Snapshot,
         text: str,
         query: str,
         now: _dt.datetime,
         context: LinkContext | None = None,
-        carry: _Carry | None = None,
+        carry: Carry | None = None,
         scan: ScanPoint | None = None,
         layout: MarkdownLayout | HtmlLayout | None = None,
         answer_gates: AnswerCheck | None = None,
@@ -640,7 +624,7 @@ class _Run:
         self._contexts: dict[tuple[int, int], Evidence] = {}
         self._sentences: dict[tuple[int, int], Evidence] = {}
         self._sentence_ends: dict[tuple[int, int], list[int]] = {}  # by block span
-        self.accepted: list[_Accepted] = []  # by mention start
+        self.accepted: list[Accepted] = []  # by mention start
         # The conversation's verdicts (query, earlier turns, moderation):
         # the first blocks every mention.
         self.verdicts = verdicts
@@ -656,7 +640,7 @@ class _Run:
         # its block, and the products advised against so far, with why.
         self.cues: dict[int, str] = {}
         self.advised: dict[str, str] = {}
-        self.carry_out: _Carry | None = None  # set by ``execute``
+        self.carry_out: Carry | None = None  # set by ``execute``
         self._anchors: tuple[tuple[tuple[int, int, Block], ...], int] = ((), 0)  # by ``_resume``
         # Offers made for links (same catalog, now and max_age in a stream).
         self.offers_seen: dict[tuple[str, str, str], Offer] = (
@@ -675,7 +659,7 @@ class _Run:
     def execute(
         self,
         hits: Sequence[Hit],
-        carry: _Carry | None = None,
+        carry: Carry | None = None,
         snap_at: int = -1,
         upto: int | None = None,
     ) -> LinkResult:
@@ -715,7 +699,7 @@ class _Run:
             )
         if snap_hit == len(hits):
             lang_state = self.languages.state()
-        outcomes: dict[int, _Accepted | tuple[SkipReason, str]] = {}
+        outcomes: dict[int, Accepted | tuple[SkipReason, str]] = {}
         decided: _Decided | None = None
         for g, group in enumerate(groups):
             if g == cut:
@@ -736,7 +720,7 @@ class _Run:
             if i == snap_hit:
                 emitted = (len(self.insertions), len(self.links), len(self.skipped))
             outcome = outcomes[i]
-            if isinstance(outcome, _Accepted):
+            if isinstance(outcome, Accepted):
                 self._emit(outcome)
                 continue
             kind, detail = outcome
@@ -753,7 +737,7 @@ class _Run:
         if snap_hit == len(hits):
             emitted = (len(self.insertions), len(self.links), len(self.skipped))
         n_ins, n_links, n_skipped = emitted
-        self.carry_out = _Carry(
+        self.carry_out = Carry(
             text=self.text,
             query=self.query_text,
             now=self.now,
@@ -930,7 +914,7 @@ class _Run:
                 break
         return None
 
-    def _resume(self, hits: Sequence[Hit], carry: _Carry | None) -> int:
+    def _resume(self, hits: Sequence[Hit], carry: Carry | None) -> int:
         """Take over ``carry`` if it still holds for ``hits``; how many hits it covers.
 
         It holds when the hits it decided are the first hits now, each in
@@ -1001,7 +985,7 @@ class _Run:
                 last = span
         return groups
 
-    def _one(self, hit: Hit, lang: str) -> _Accepted | tuple[SkipReason, str]:
+    def _one(self, hit: Hit, lang: str) -> Accepted | tuple[SkipReason, str]:
         """Decide one hit: accept it (and reserve its product) or say why not."""
         linker, catalog = self.linker, self.snap.catalog
         trip = self._gated(hit)
@@ -1094,7 +1078,7 @@ class _Run:
         crowded = self._crowded(hit, final)
         if crowded is not None:
             return crowded
-        accepted = _Accepted(
+        accepted = Accepted(
             hit,
             product,
             decision,
@@ -1183,7 +1167,7 @@ class _Run:
                 )
         return None
 
-    def _emit(self, acc: _Accepted) -> None:
+    def _emit(self, acc: Accepted) -> None:
         """Insert an accepted link's markup; positions and numbers follow the text.
 
         The URL is built again with the link's final position (decisions in a
@@ -1245,22 +1229,6 @@ class _Run:
         self.link_langs.append(acc.lang)
 
 
-@attrs.frozen
-class _Accepted:
-    """A mention that will be linked, decided before its markup is placed."""
-
-    hit: Hit
-    product: Product
-    decision: Choice
-    url: str
-    label: str | None
-    lang: str
-    final: Placement
-    probe_prefix: str
-    probe_suffix: str
-    position: int  # the link position ``url`` was built with
-
-
 def _block_start(block: Block) -> int:
     return block.start
 
@@ -1274,7 +1242,7 @@ def _same_block(blocks: Sequence[Block], anchor: tuple[int, int, Block]) -> bool
     return index < len(blocks) and blocks[index] is block
 
 
-def _find_after(snap: _Snapshot, text: str, carry: _Carry | None) -> list[Hit]:
+def _find_after(snap: Snapshot, text: str, carry: Carry | None) -> list[Hit]:
     """``snap.index.find(text)``, scanning only the text after the carry's cut if it can.
 
     No hit spans the cut when the character before it is a line break (or
@@ -1312,7 +1280,7 @@ class _Union(AbstractSet[str]):
 
 
 # What the decisions so far leave for later blocks (``_Run._decided``).
-_Decided = tuple[list["_Accepted"], frozenset[str], frozenset[int], frozenset[str], dict[str, str]]
+_Decided = tuple[list[Accepted], frozenset[str], frozenset[int], frozenset[str], dict[str, str]]
 
 
 class _Except(AbstractSet[str]):
@@ -1332,41 +1300,3 @@ class _Except(AbstractSet[str]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-@attrs.frozen
-class _Carry:
-    """A ``_Run``'s state after the blocks a stream has closed (``Linker._link_from``).
-
-    Everything a later block's decisions read from earlier blocks: the links
-    accepted (cap, spacing, placement), the products and names linked, the
-    language counts, the gates; and what those blocks rendered.
-    """
-
-    text: str  # the text it was made from (a later text must extend it)
-    query: str  # and the query and clock (the linker must be the same too)
-    now: _dt.datetime
-    scan_point: ScanPoint | None  # where the Markdown block scan can resume
-    hits: tuple[Hit, ...]  # the hits decided, in order
-    cut: int  # the stream's closed end when it was made
-    cut_hits: tuple[Hit, ...]  # every hit in ``text`` before ``cut``
-    spans: tuple[tuple[int, int], ...]  # the block span of each
-    # Per block holding decided hits: its first hit, its index and the block
-    # object itself (``_Run._resume``).
-    anchors: tuple[tuple[int, int, Block], ...]
-    first_trip: Verdict | None  # the answer's first verdict when decided
-    first_number: int  # of the reference markers
-    offers_seen: dict[tuple[str, str, str], Offer]  # a cache shared along a stream
-    rows_seen: dict[tuple[object, ...], str]  # another: card rows rendered
-    cards_done: dict[int, tuple[Link, Link]]  # and another: cards whose rows are out
-    answer_check: AnswerCheck | None  # the judges' reading of the answer so far
-    accepted: tuple[_Accepted, ...]
-    linked: frozenset[str]
-    linked_keys: frozenset[int]
-    by_generic: frozenset[str]
-    advised: dict[str, str]  # products advised against, with why
-    lang_state: tuple[int, int, int]
-    insertions: tuple[Insertion, ...]
-    links: tuple[Link, ...]
-    link_langs: tuple[str, ...]
-    skipped: tuple[Skip, ...]

@@ -1,4 +1,4 @@
-"""The merchant adapter interface, building a catalog from several, and discovery.
+"""The merchant adapter interface, merchant declarations, and discovery.
 
 A merchant adapter reads one merchant's export in that platform's own format
 and yields rows in shoplink's field names; it checks nothing itself.  All
@@ -7,7 +7,9 @@ shoplink's own files, so a Taobao export and a JSON Lines file are held to
 exactly the same rules.  Rejected rows carry the adapter's name as their
 ``path``.
 
-Loading is isolated per adapter (lenient mode): an adapter that raises
+Building a catalog from adapters is ``Catalog.from_merchants`` (in
+``_catalog``, which imports this module; this module imports no catalog):
+loading is isolated per adapter (lenient mode): an adapter that raises
 contributes nothing and is recorded in ``Catalog.failures``; the others load.
 """
 
@@ -17,17 +19,14 @@ import importlib.metadata
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, Union
 
 import attrs
 
-from ._exceptions import CatalogError, ConfigError
-from ._links import LinkBuilder, LinkContext
-from ._model import CommercialTerms, Merchant, Product
-
-if TYPE_CHECKING:
-    from ._catalog import Catalog, RejectedRow
+from ._exceptions import CatalogError
+from ._links import LinkContext
+from ._model import Merchant, Product, RejectedRow
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -35,7 +34,6 @@ __all__ = [
     "InstalledMerchant",
     "MerchantAdapter",
     "SourceRow",
-    "build_catalog",
     "installed_merchants",
     "load_merchant_file",
 ]
@@ -94,117 +92,6 @@ class AdapterFailure:
 
     def __str__(self) -> str:
         return f"{self.adapter}: adapter failed: {self.error}"
-
-
-def build_catalog(
-    cls: type[Catalog],
-    adapters: Iterable[MerchantAdapter],
-    *,
-    strict: bool,
-    source: str,
-) -> Catalog:
-    """``Catalog.from_merchants``: see there."""
-    from ._catalog import load_rows
-
-    adapters = list(adapters)
-    merchants: dict[str, Merchant] = {}
-    builders: dict[str, LinkBuilder] = {}
-    for adapter in adapters:
-        merchant = adapter.merchant
-        if not isinstance(merchant, Merchant):
-            raise ConfigError(f"adapter {adapter.name!r}: merchant must be a shoplink Merchant")
-        if not merchant.domains:
-            raise ConfigError(
-                f"adapter {adapter.name!r}: merchant {merchant.id!r} declares no link domains"
-            )
-        if merchant.id in merchants:
-            raise ConfigError(f"adapter {adapter.name!r}: merchant {merchant.id!r} is served twice")
-        merchants[merchant.id] = merchant
-        builders[merchant.id] = adapter.link_url
-    products: list[Product] = []
-    terms: list[CommercialTerms] = []
-    rejected: list[RejectedRow] = []
-    failures: list[AdapterFailure] = []
-    seen: dict[str, str] = {}
-    for adapter in adapters:
-        merchant = adapter.merchant
-        mark = dict(seen)
-        try:
-            got, got_terms, bad = load_rows(
-                _guarded(adapter),
-                path=adapter.name,
-                strict=strict,
-                merchant=merchant,
-                seen=seen,
-            )
-        except Exception as exc:
-            if isinstance(exc, CatalogError) and exc.field:
-                exc = _error_in_columns(exc, adapter)
-            if strict:
-                if isinstance(exc, CatalogError):
-                    raise exc  # a bad row or file, named by source, line and field
-                raise CatalogError(
-                    f"adapter failed: {type(exc).__name__}: {exc}", path=adapter.name
-                ) from exc
-            # All or nothing per adapter: half an export is not what the
-            # merchant published, and its ids must not block a later source.
-            seen.clear()
-            seen.update(mark)
-            error = str(exc) if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
-            failures.append(AdapterFailure(adapter.name, merchant.id, error))
-            continue
-        products.extend(got)
-        terms.extend(got_terms)
-        rejected.extend(_row_in_columns(r, adapter) for r in bad)
-    catalog = cls.build(
-        products,
-        merchants=merchants.values(),
-        terms=terms,
-        rejected=rejected,
-        source=source,
-        failures=failures,
-        link_builders=builders,
-    )
-    from ._catalog import log_load
-
-    log_load(catalog)
-    return catalog
-
-
-def _column(field: str, adapter: MerchantAdapter) -> str:
-    """Name the source's own column next to shoplink's field (``price (京东价(元))``)."""
-    columns: Mapping[str, str] = getattr(adapter, "columns", {})
-    column = columns.get(field)
-    return f"{field} ({column})" if column and column != field else field
-
-
-def _row_in_columns(row: RejectedRow, adapter: MerchantAdapter) -> RejectedRow:
-    return attrs.evolve(row, field=_column(row.field, adapter))
-
-
-def _error_in_columns(exc: CatalogError, adapter: MerchantAdapter) -> CatalogError:
-    field = _column(exc.field, adapter)
-    return CatalogError(exc.reason, path=exc.path, line=exc.line, field=field)
-
-
-def _guarded(adapter: MerchantAdapter) -> Iterator[tuple[int, Mapping[str, Any] | RejectedRow]]:
-    """The adapter's rows, with a row that is not a pair turned into a rejection."""
-    from ._catalog import RejectedRow
-
-    for index, item in enumerate(adapter.rows(), start=1):
-        if isinstance(item, RejectedRow):
-            yield item.line, item
-            continue
-        if (
-            not isinstance(item, tuple)
-            or len(item) != 2
-            or not isinstance(item[0], int)
-            or not isinstance(item[1], Mapping)
-        ):
-            bad = f"adapter yielded {type(item).__name__}, expected a (line, fields) pair"
-            yield index, RejectedRow(adapter.name, index, "", bad)
-            continue
-        yield item
 
 
 # --------------------------------------------------------------------------- declarations

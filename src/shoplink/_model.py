@@ -1,4 +1,4 @@
-"""The catalog's value types: products, merchants and commercial terms.
+"""The catalog's value types: products, merchants, commercial terms, rejected rows.
 
 Everything here is a frozen attrs class: a stage of the pipeline can hand
 them on without fear that a later stage changes them.
@@ -8,6 +8,10 @@ Money is split off on purpose.  ``Product`` carries what a shopper sees
 the operator's reporting may see (commission).  Ranking works on a third
 type, ``RelevanceProfile``, which has neither prices nor commissions nor the
 merchant: neutrality is a property of the types, not a promise.
+
+``RejectedRow`` lives here, below both ``_catalog`` (which rejects rows it
+reads) and ``_merchants`` (whose adapters may yield one), so that the
+catalog can build from adapters without the two importing each other.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from decimal import Decimal
 
 import attrs
 
+from ._exceptions import CatalogError
+
 __all__ = [
     "Availability",
     "CommercialTerms",
     "Merchant",
     "Product",
+    "RejectedRow",
     "RelevanceProfile",
 ]
 
@@ -152,3 +159,28 @@ class CommercialTerms:
 
     product_id: str
     commission_rate: Decimal | None = None
+
+
+@attrs.frozen
+class RejectedRow:
+    """A catalog row that was not loaded, and why.
+
+    Attributes:
+        path: the source file (or adapter name).
+        line: 1-based line number of the row (its first line for CSV rows
+            spanning several lines).
+        field: the offending field, ``""`` for the row as a whole.
+        reason: what is wrong.
+    """
+
+    path: str
+    line: int
+    field: str
+    reason: str
+
+    def error(self) -> CatalogError:
+        """The ``CatalogError`` that strict loading raises for this row."""
+        return CatalogError(self.reason, path=self.path, line=self.line, field=self.field)
+
+    def __str__(self) -> str:
+        return self.error().location_message()

@@ -82,23 +82,22 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from ._exceptions import AnswerError, StreamError
 from ._html import HtmlIncremental, HtmlLayout
-from ._judge import Conversation
-from ._markdown import MarkdownLayout, MarkdownScan
+from ._judge import Bench, Conversation, Verdict
+from ._markdown import MarkdownLayout, MarkdownScan, ScanPoint
 from ._matcher import GrowingCandidates, Hit
 from ._options import CallOptions, LinkOptions, turns
 from ._result import Insertion, LinkResult, apply_insertions
+from ._state import Carry, Snapshot
 from ._styles import _CONTAINER_LINE
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
-
-    from ._linker import Linker, _Carry
 
 __all__ = [
     "AsyncLinkIterator",
@@ -110,6 +109,50 @@ __all__ = [
     "link_stream",
     "text_deltas",
 ]
+
+
+class _Relinker(Protocol):
+    """What a stream reads of its linker: a ``Linker`` is one.
+
+    Written out so that the stream needs no import of ``_linker`` (which
+    imports this module): the dependency runs one way.  The private members
+    are the linker's snapshot and judges, and its resumable ``link``; a
+    frozen settings value is to replace them (issue 15).
+    """
+
+    @property
+    def style(self) -> str: ...
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def reference_numbering(self) -> str: ...
+
+    @property
+    def max_links(self) -> int | None: ...
+
+    @property
+    def _snapshot(self) -> Snapshot: ...
+
+    @property
+    def _judges(self) -> Bench: ...
+
+    def _link_from(
+        self,
+        text: str,
+        query: str | None,
+        options: CallOptions,
+        carry: Carry | None,
+        snap_at: int,
+        scan: ScanPoint | None = None,
+        upto: int | None = None,
+        layout: MarkdownLayout | HtmlLayout | None = None,
+        released: int | None = None,
+        found: list[Hit] | None = None,
+        verdicts: tuple[Verdict, ...] | None = None,
+    ) -> tuple[LinkResult, Carry | None]: ...
+
 
 # Leaf kinds whose lines are not final until the leaf closes.
 _GROWING = ("paragraph", "table", "definition")
@@ -164,7 +207,7 @@ class LinkStream:
 
     def __init__(
         self,
-        linker: Linker,
+        linker: _Relinker,
         query: str | bytes | None = None,
         **options: Unpack[LinkOptions],
     ) -> None:
@@ -253,7 +296,7 @@ class LinkStream:
         if self._plain:
             self._list_in_body = False  # no link, so no list either
         # What the last re-link decided for the blocks before ``C``.
-        self._carry: _Carry | None = None
+        self._carry: Carry | None = None
         # Markdown: the block scan of B's complete lines, grown line by line.
         self._md: MarkdownScan | None = None
         # Every insertion released so far, in order: with the last re-link's
@@ -1026,7 +1069,7 @@ async def _apieces(
 
 
 def link_stream(
-    linker: Linker,
+    linker: _Relinker,
     chunks: Iterable[str | bytes],
     query: str | bytes | None = None,
     **options: Unpack[LinkOptions],
@@ -1042,7 +1085,7 @@ def link_stream(
 
 
 def link_astream(
-    linker: Linker,
+    linker: _Relinker,
     chunks: AsyncIterable[str | bytes],
     query: str | bytes | None = None,
     **options: Unpack[LinkOptions],
