@@ -229,7 +229,6 @@ _LEAD = re.compile(
     r"真的|个人|\b(?:so|overall|honestly|also|and|but|i|i'd|personally|really|just)\b"
 )
 _REACH_BACK = 240  # how far back such a cue reaches, in characters
-_OPENERS = " \t*_~>-#\"'“”「」"
 # A cue pointing back at what was just named: "这台不值得", "it's a no-go".
 _POINTER = re.compile(
     r"(?:这台|这款|这个|这支|这双|这件|这种|这只|这瓶|它|那款|那台|呢款|呢部|\bit'?s\b|"

@@ -501,7 +501,11 @@ class GrowingAnswer:
         # one more character for the word-boundary rule.
         start = max(0, scanned - 3 * reach - 1)
         exception_of = gates._exception_of
-        covers = [e for e in self._final_exceptions if e[1] > start]
+        # A final exception ending at or before ``start`` can cover no part
+        # looked at from now on (those end later): dropped, so the list
+        # stays short however long the answer grows.
+        self._final_exceptions = [e for e in self._final_exceptions if e[1] > start]
+        covers = list(self._final_exceptions)
         parts: list[_Occurrence] = []
         for occurrence in gates._occurrences(text[start:], start):
             s, end, key = occurrence
